@@ -1,0 +1,225 @@
+#include "app/daemon.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "util/log.h"
+#include "util/unix_socket.h"
+
+namespace udp::app {
+namespace {
+
+constexpr std::string_view kKubeletSocket = "kubelet.sock";
+// How long a graceful stop waits for queued bytes (final trailers) to reach the kubelet.
+constexpr auto kDrainLimit = std::chrono::seconds(2);
+
+v1beta1::DevicePluginOptions optionsFor(const config::Resource& resource) {
+  v1beta1::DevicePluginOptions options;
+  options.set_pre_start_required(false);
+  options.set_get_preferred_allocation_available(resource.preferredAllocation ==
+                                                 config::PreferredAllocation::kNuma);
+  return options;
+}
+
+}  // namespace
+
+struct Daemon::ResourceRuntime {
+  std::unique_ptr<plugin::ResourceService> service;
+  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<kubelet::Registration> registration;
+
+  void shutDown() {
+    registration->stop();
+    service->endStreams();
+    server->closeConnections();
+    // Remove our socket only if it is still ours (a restarted kubelet may have cleaned up).
+    if (server->socketInode() != 0 && socketInodeAt(server->path()) == server->socketInode()) {
+      ::unlink(server->path().c_str());
+    }
+    server->stopListening();
+  }
+  bool idle() const { return server->connectionCount() == 0 && registration->idle(); }
+};
+
+Daemon::Daemon(reactor::Reactor& reactor, config::Config config, SourceFactory makeSource)
+    : reactor_(reactor),
+      config_(std::move(config)),
+      makeSource_(std::move(makeSource)),
+      watch_(reactor, config_.kubeletDir, *this),
+      signals_(reactor, [this](int signo) { onSignal(signo); }) {}
+
+Daemon::~Daemon() = default;
+
+std::unique_ptr<Daemon::ResourceRuntime> Daemon::makeRuntime(const config::Resource& resource) {
+  auto runtime = std::make_unique<ResourceRuntime>();
+  runtime->service = std::make_unique<plugin::ResourceService>(resource);
+  runtime->server = std::make_unique<grpc::Server>(reactor_, *runtime->service);
+  runtime->registration = std::make_unique<kubelet::Registration>(
+      reactor_, config_.kubeletDir, resource.name, optionsFor(resource), *runtime->server);
+  return runtime;
+}
+
+Result<void> Daemon::start() {
+  if (auto r = signals_.start(); !r) return r;
+  if (auto r = watch_.start(); !r) return r;
+  reactor_.addTurnEndHook([this] { onTurnEnd(); });
+  for (const config::Resource& resource : config_.resources) {
+    resources_.push_back(makeRuntime(resource));
+  }
+  source_ = makeSource_(config_);
+  if (auto r = source_->start(reactor_, *this); !r) {
+    return makeError(r.error().code, "device source: " + r.error().message);
+  }
+  // Serve before registering: the kubelet dials back inside Register.
+  for (auto& runtime : resources_) {
+    if (auto r = runtime->registration->start(); !r) return r;
+  }
+  return {};
+}
+
+Daemon::ResourceRuntime* Daemon::find(std::string_view resource) {
+  for (auto& runtime : resources_) {
+    if (runtime->service->resource().name == resource) return runtime.get();
+  }
+  return nullptr;
+}
+
+void Daemon::upsertDevice(std::string_view resource, plugin::Device device) {
+  if (ResourceRuntime* runtime = find(resource)) {
+    std::string id = device.id;
+    bool healthy = device.healthy;
+    if (runtime->service->inventory().upsert(std::move(device))) {
+      logDebug("resource " + std::string(resource) + ": device " + id +
+               (healthy ? " healthy" : " unhealthy"));
+    }
+  }
+}
+
+void Daemon::removeDevice(std::string_view resource, std::string_view id) {
+  if (ResourceRuntime* runtime = find(resource)) {
+    if (runtime->service->inventory().remove(id)) {
+      logDebug("resource " + std::string(resource) + ": device " + std::string(id) + " removed");
+    }
+  }
+}
+
+void Daemon::onEntryCreated(std::string_view name) {
+  if (stopping_ || name != kKubeletSocket) return;
+  logInfo("kubelet.sock appeared in " + config_.kubeletDir + "; registering");
+  for (auto& runtime : resources_) runtime->registration->kubeletAppeared();
+}
+
+void Daemon::onEntryRemoved(std::string_view name) {
+  if (stopping_) return;
+  if (name == kKubeletSocket) {
+    for (auto& runtime : resources_) runtime->registration->kubeletGone();
+    return;
+  }
+  for (auto& runtime : resources_) runtime->registration->entryRemoved(name);
+}
+
+void Daemon::onDirectoryReset() {
+  if (stopping_) return;
+  logWarning("kubelet directory " + config_.kubeletDir + " was replaced; serving again");
+  for (auto& runtime : resources_) runtime->registration->recheck();
+}
+
+void Daemon::onSignal(int signo) {
+  if (signo == SIGHUP) {
+    reload();
+    return;
+  }
+  logInfo(std::string("received ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") + "; stopping");
+  requestStop();
+}
+
+void Daemon::reload() {
+  if (stopping_ || !reload_) return;
+  std::optional<config::Config> next = reload_();
+  if (!next) {
+    logError("reload: the new config is invalid; keeping the running one");
+    return;
+  }
+  if (next->kubeletDir != config_.kubeletDir) {
+    logWarning("reload: kubeletDir changes take effect on restart only; keeping " +
+               config_.kubeletDir);
+    next->kubeletDir = config_.kubeletDir;
+  }
+  std::vector<std::unique_ptr<ResourceRuntime>> kept;
+  size_t unchanged = 0;
+  for (const config::Resource& resource : next->resources) {
+    auto same = std::find_if(resources_.begin(), resources_.end(), [&](const auto& r) {
+      return r && r->service->resource() == resource;
+    });
+    if (same != resources_.end()) {
+      kept.push_back(std::move(*same));
+      ++unchanged;
+    } else {
+      kept.push_back(nullptr);  // made below, after the old one released its socket
+    }
+  }
+  for (auto& old : resources_) {
+    if (!old) continue;
+    logInfo("reload: resource " + old->service->resource().name + " removed or changed");
+    old->shutDown();
+    retiredResources_.push_back(std::move(old));
+  }
+  for (size_t i = 0; i < kept.size(); ++i) {
+    if (kept[i]) continue;
+    kept[i] = makeRuntime(next->resources[i]);
+    if (auto r = kept[i]->registration->start(); !r) {
+      logError("reload: resource " + next->resources[i].name + ": " + r.error().message);
+    }
+  }
+  resources_ = std::move(kept);
+  config_ = std::move(*next);
+  // Rules may have changed: a fresh source reports every device again. Unchanged resources see
+  // identical devices, so their streams stay quiet.
+  source_->stop();
+  retiredSources_.push_back(std::move(source_));
+  source_ = makeSource_(config_);
+  if (auto r = source_->start(reactor_, *this); !r) {
+    logError("reload: device source: " + r.error().message);
+  }
+  logInfo("reload: " + std::to_string(resources_.size()) + " resources, " +
+          std::to_string(unchanged) + " unchanged");
+}
+
+void Daemon::requestStop() {
+  if (stopping_) return;
+  stopping_ = true;
+  signals_.stop();
+  watch_.stop();
+  if (source_) source_->stop();
+  for (auto& runtime : resources_) runtime->shutDown();
+  reactor_.timeout(drainOp_, kDrainLimit);
+}
+
+void Daemon::onDrainTimer(int, uint32_t) noexcept {
+  logWarning("stop: connections did not drain in time; exiting anyway");
+  reactor_.stop();
+}
+
+void Daemon::onTurnEnd() {
+  for (auto& runtime : resources_) {
+    runtime->service->publishIfChanged();
+    runtime->registration->sweep();
+    runtime->server->sweep();
+  }
+  for (auto& runtime : retiredResources_) {
+    runtime->registration->sweep();
+    runtime->server->sweep();
+  }
+  std::erase_if(retiredResources_, [](const auto& r) { return r->idle(); });
+  std::erase_if(retiredSources_, [](const auto& s) { return s->idle(); });
+  if (stopping_) {
+    bool drained = retiredResources_.empty() &&
+                   std::all_of(resources_.begin(), resources_.end(),
+                               [](const auto& r) { return r->server->connectionCount() == 0; });
+    if (drained) reactor_.stop();
+  }
+}
+
+}  // namespace udp::app

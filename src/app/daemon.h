@@ -1,0 +1,69 @@
+#pragma once
+
+// The running plugin: per resource a service, a socket server and a registration; the kubelet
+// directory watch; the device source; signals. Everything runs on one reactor.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/signals.h"
+#include "config/config.h"
+#include "grpc/server.h"
+#include "kubelet/directory_watch.h"
+#include "kubelet/registration.h"
+#include "plugin/device_source.h"
+#include "plugin/resource_service.h"
+#include "reactor/reactor.h"
+
+namespace udp::app {
+
+class Daemon final : public plugin::DeviceSink, private kubelet::DirectoryListener {
+ public:
+  using SourceFactory = std::function<std::unique_ptr<plugin::DeviceSource>(const config::Config&)>;
+  Daemon(reactor::Reactor& reactor, config::Config config, SourceFactory makeSource);
+  ~Daemon() override;
+
+  // Serves every resource and starts registering; fails only on what a restart cannot fix
+  // (the kubelet directory cannot be made or watched, the device source cannot start).
+  Result<void> start();
+  // Graceful stop: end the streams, close connections after what they have queued, remove our
+  // sockets, then stop the reactor.
+  void requestStop();
+  // SIGHUP: `reload` (if set) re-reads the config; it returns nullopt when the new one is bad.
+  void setReloader(std::function<std::optional<config::Config>()> reload) {
+    reload_ = std::move(reload);
+  }
+
+  void upsertDevice(std::string_view resource, plugin::Device device) override;
+  void removeDevice(std::string_view resource, std::string_view id) override;
+
+ private:
+  struct ResourceRuntime;
+
+  void onEntryCreated(std::string_view name) override;
+  void onEntryRemoved(std::string_view name) override;
+  void onDirectoryReset() override;
+  void onSignal(int signo);
+  void onTurnEnd();
+  void onDrainTimer(int res, uint32_t flags) noexcept;
+  ResourceRuntime* find(std::string_view resource);
+  std::unique_ptr<ResourceRuntime> makeRuntime(const config::Resource& resource);
+  void reload();
+
+  reactor::Reactor& reactor_;
+  config::Config config_;
+  SourceFactory makeSource_;
+  std::unique_ptr<plugin::DeviceSource> source_;
+  std::vector<std::unique_ptr<plugin::DeviceSource>> retiredSources_;
+  std::vector<std::unique_ptr<ResourceRuntime>> resources_;
+  std::vector<std::unique_ptr<ResourceRuntime>> retiredResources_;
+  kubelet::DirectoryWatch watch_;
+  Signals signals_;
+  std::function<std::optional<config::Config>()> reload_;
+  bool stopping_ = false;
+  reactor::Op drainOp_{reactor::bindOp<&Daemon::onDrainTimer>(this)};
+};
+
+}  // namespace udp::app

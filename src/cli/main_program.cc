@@ -1,0 +1,124 @@
+#include "cli/main_program.h"
+
+#include <cstdio>
+#include <map>
+
+#include "build_config.h"
+#include "cli/command_line.h"
+#include "config/config_file.h"
+#include "config/config_parser.h"
+#include "udev/udev_scan.h"
+#include "util/log.h"
+
+namespace udp::cli {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitUsage = 1;
+constexpr int kExitRuntime = 2;
+
+std::optional<config::Config> loadConfig(const std::string& path, const CommandLine& line,
+                                         bool quiet = false) {
+  config::ParseOutcome outcome = config::loadConfigFile(path);
+  if (!outcome.config) {
+    for (const auto& diagnostic : outcome.errors) {
+      std::string text = config::formatDiagnostic(path, diagnostic);
+      if (quiet) {
+        logError(text);
+      } else {
+        fprintf(stderr, "%s\n", text.c_str());
+      }
+    }
+    return std::nullopt;
+  }
+  if (!line.kubeletDir.empty()) outcome.config->kubeletDir = line.kubeletDir;
+  return std::move(outcome.config);
+}
+
+int listDevices(const config::Config& config) {
+  auto scanned = udev::scanOnce(config);
+  if (!scanned) {
+    fprintf(stderr, "error: scan failed: %s\n", scanned.error().message.c_str());
+    return kExitRuntime;
+  }
+  printf("%-32s %-40s %-9s %-5s %s\n", "RESOURCE", "DEVICE ID", "HEALTH", "NUMA", "DEVNODE");
+  std::map<std::string, size_t> counts;
+  for (const auto& entry : *scanned) {
+    const plugin::Device& d = entry.device;
+    ++counts[entry.resource];
+    printf("%-32s %-40s %-9s %-5s %s\n", entry.resource.c_str(), d.id.c_str(),
+           d.healthy ? "Healthy" : "Unhealthy",
+           d.numaNode >= 0 ? std::to_string(d.numaNode).c_str() : "-",
+           d.devnode.empty() ? "-" : d.devnode.c_str());
+  }
+  for (const config::Resource& resource : config.resources) {
+    if (!counts.contains(resource.name)) {
+      printf("%-32s %-40s\n", resource.name.c_str(), "(no matching devices)");
+    }
+  }
+  return kExitOk;
+}
+
+int run(const CommandLine& line, config::Config config,
+        const app::Daemon::SourceFactory& makeSource) {
+  auto reactor = reactor::Reactor::create();
+  if (!reactor) {
+    logError(reactor.error().message);
+    return kExitRuntime;
+  }
+  app::Daemon daemon(**reactor, std::move(config), makeSource);
+  daemon.setReloader([line] { return loadConfig(line.configPath, line, true); });
+  if (auto r = daemon.start(); !r) {
+    logError(r.error().message);
+    return kExitRuntime;
+  }
+  logInfo(std::string("udev-device-plugin ") + UDP_VERSION + " running");
+  int rc = (*reactor)->run();
+  if (rc < 0) {
+    logError("reactor failed: " + std::to_string(rc));
+    return kExitRuntime;
+  }
+  logInfo("stopped");
+  return kExitOk;
+}
+
+}  // namespace
+
+int mainProgram(int argc, char** argv, const app::Daemon::SourceFactory& makeSource) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto line = parseCommandLine(args);
+  if (!line) {
+    fprintf(stderr, "udev-device-plugin: %s\n\n%s", line.error().message.c_str(), kUsage);
+    return kExitUsage;
+  }
+  switch (line->command) {
+    case Command::kHelp:
+      fputs(kUsage, stdout);
+      return kExitOk;
+    case Command::kVersion:
+      printf("udev-device-plugin %s\n", UDP_VERSION);
+      return kExitOk;
+    default:
+      break;
+  }
+  LogLevel level;
+  if (!parseLogLevel(line->logLevel, level)) {
+    fprintf(stderr, "udev-device-plugin: unknown --log-level \"%s\"\n", line->logLevel.c_str());
+    return kExitUsage;
+  }
+  setLogLevel(level);
+
+  std::optional<config::Config> config = loadConfig(line->configPath, *line);
+  if (!config) return kExitUsage;
+  switch (line->command) {
+    case Command::kCheckConfig:
+      printf("%s: OK, %zu resources\n", line->configPath.c_str(), config->resources.size());
+      return kExitOk;
+    case Command::kList:
+      return listDevices(*config);
+    default:
+      return run(*line, std::move(*config), makeSource);
+  }
+}
+
+}  // namespace udp::cli

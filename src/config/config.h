@@ -1,0 +1,87 @@
+#pragma once
+
+// The plugin's configuration as plain values (DESIGN.md §2). Filled by parseConfig
+// (config_parser.h); nothing here knows about YAML.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace udp::config {
+
+// Where a value came from, for messages like "config.yaml:12:7: ...".
+struct SourcePosition {
+  int line = 0;    // 1-based; 0 when unknown
+  int column = 0;  // 1-based
+
+  // Where a rule is written does not change what it means: a reload that only moves lines
+  // keeps the resource's registration.
+  bool operator==(const SourcePosition&) const { return true; }
+};
+
+// A device matches a rule when every key that is set matches (DESIGN.md §2). Globs are fnmatch(3)
+// patterns.
+struct MatchRule {
+  std::optional<std::string> subsystem;  // exact
+  std::optional<std::string> kernel;     // glob on the kernel name (sysname)
+  std::optional<std::string> devnode;    // glob on the device node path
+  std::optional<std::string> devtype;    // exact
+  std::optional<std::string> driver;     // glob; the device or its nearest parent with a driver
+  std::map<std::string, std::string> properties;        // udev properties, glob values
+  std::map<std::string, std::string> attributes;        // sysfs attributes of the device
+  std::map<std::string, std::string> parentAttributes;  // sysfs attributes of any parent
+  SourcePosition position;
+
+  bool operator==(const MatchRule&) const = default;
+};
+
+struct Mount {
+  std::string hostPath;
+  std::string containerPath;
+  bool readOnly = false;
+
+  bool operator==(const Mount&) const = default;
+};
+
+struct HealthAttribute {
+  std::string name;     // sysfs attribute of the device, e.g. "online"
+  std::string healthy;  // glob; the device is healthy while the attribute's value matches
+
+  bool operator==(const HealthAttribute&) const = default;
+};
+
+enum class OnRemove { kDrop, kUnhealthy };
+enum class PreferredAllocation { kNone, kNuma };
+
+struct Resource {
+  std::string name;  // e.g. "example.com/serial"; validated as the kubelet does
+  std::vector<MatchRule> match;
+  int shares = 1;                  // allocatable units per device; 1..1000
+  std::string permissions = "rw";  // any of r, w, m
+  bool symlinks = false;           // also hand out the device's /dev links
+  std::string containerPath;       // empty: the host path
+  std::vector<Mount> mounts;
+  std::map<std::string, std::string> env;  // values may use {ids} {devnodes} {serials} {resource}
+  std::map<std::string, std::string> annotations;
+  bool cdi = false;
+  OnRemove onRemove = OnRemove::kDrop;
+  std::optional<HealthAttribute> health;
+  PreferredAllocation preferredAllocation = PreferredAllocation::kNone;
+  SourcePosition position;
+
+  bool operator==(const Resource&) const = default;
+};
+
+enum class UdevSource { kAuto, kUdev, kKernel };
+
+struct Config {
+  std::string kubeletDir = "/var/lib/kubelet/device-plugins";
+  std::string cdiDir = "/var/run/cdi";
+  UdevSource udevSource = UdevSource::kAuto;
+  std::vector<Resource> resources;
+
+  bool operator==(const Config&) const = default;
+};
+
+}  // namespace udp::config

@@ -1,0 +1,384 @@
+#include "config/config_parser.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "config/config_checks.h"
+#include "config/node_reader.h"
+#include "config/yaml_tree.h"
+#include "kubelet/resource_name.h"
+
+namespace udp::config {
+namespace {
+
+using Kind = YamlNode::Kind;
+
+constexpr std::string_view kTopKeys[] = {"kubeletDir", "cdiDir", "udevSource", "resources"};
+constexpr std::string_view kResourceKeys[] = {
+    "name", "match",       "shares", "permissions", "symlinks", "containerPath",      "mounts",
+    "env",  "annotations", "cdi",    "onRemove",    "health",   "preferredAllocation"};
+constexpr std::string_view kRuleKeys[] = {"subsystem",  "kernel",          "devnode",
+                                          "devtype",    "driver",          "properties",
+                                          "attributes", "parentAttributes"};
+constexpr std::string_view kMountKeys[] = {"hostPath", "containerPath", "readOnly"};
+constexpr std::string_view kHealthKeys[] = {"attribute"};
+constexpr std::string_view kAttributeKeys[] = {"name", "healthy"};
+
+// The schema of DESIGN.md §2, walked over the YAML tree.
+class Validator : NodeReader {
+ public:
+  using NodeReader::droppedErrors;
+  using NodeReader::NodeReader;
+  using NodeReader::takeErrors;
+
+  Config config(const YamlNode& root) {
+    Config config;
+    if (root.kind != Kind::kMapping) {
+      error(root.position,
+            "the config must be a mapping with a 'resources' list, not " + describe(root));
+      return config;
+    }
+    bool haveResources = false;
+    for (const YamlEntry& entry : root.entries) {
+      const YamlNode& value = entry.value;
+      if (entry.key == "kubeletDir") {
+        if (auto dir = path(value, "'kubeletDir'", false)) config.kubeletDir = *dir;
+      } else if (entry.key == "cdiDir") {
+        if (auto dir = path(value, "'cdiDir'", false)) config.cdiDir = *dir;
+      } else if (entry.key == "udevSource") {
+        if (auto source = choice<UdevSource>(value, "'udevSource'",
+                                             {{"auto", UdevSource::kAuto},
+                                              {"udev", UdevSource::kUdev},
+                                              {"kernel", UdevSource::kKernel}})) {
+          config.udevSource = *source;
+        }
+      } else if (entry.key == "resources") {
+        haveResources = true;
+        resources(value, config);
+      } else {
+        unknownKey(entry, "at the top level", kTopKeys);
+      }
+    }
+    if (!haveResources) error(root.position, "the config has no 'resources' list");
+    return config;
+  }
+
+ private:
+  void resources(const YamlNode& node, Config& config) {
+    if (!isSequence(node, "'resources'")) return;
+    if (node.items.empty()) {
+      error(node.position, "'resources' is empty: list at least one resource");
+      return;
+    }
+    for (const YamlNode& item : node.items) {
+      Resource parsed = resource(item);
+      // With errors the config is dropped anyway; not keeping it bounds the memory a hostile
+      // megabyte of "{}, {}, ..." can take.
+      if (errorCount() == 0) config.resources.push_back(std::move(parsed));
+    }
+  }
+
+  Resource resource(const YamlNode& node) {
+    Resource resource;
+    resource.position = node.position;
+    if (!isMapping(node, "each entry of 'resources'")) return resource;
+    bool haveName = false;
+    bool haveMatch = false;
+    for (const YamlEntry& entry : node.entries) {
+      const YamlNode& value = entry.value;
+      const std::string& key = entry.key;
+      if (key == "name") {
+        haveName = true;
+        if (auto name = string(value, "'name'")) {
+          resource.name = *name;
+          checkResourceName(value);
+        }
+      } else if (key == "match") {
+        haveMatch = true;
+        matchRules(value, resource);
+      } else if (key == "shares") {
+        if (auto shares = integer(value, "'shares'", 1, 1000)) resource.shares = *shares;
+      } else if (key == "permissions") {
+        if (auto permissions = string(value, "'permissions'")) {
+          if (auto problem = permissionsError(*permissions)) {
+            error(value.position, "'permissions' " + *problem);
+          } else {
+            resource.permissions = *permissions;
+          }
+        }
+      } else if (key == "symlinks") {
+        if (auto symlinks = boolean(value, "'symlinks'")) resource.symlinks = *symlinks;
+      } else if (key == "containerPath") {
+        if (auto path = this->path(value, "'containerPath'", true)) resource.containerPath = *path;
+      } else if (key == "mounts") {
+        mounts(value, resource);
+      } else if (key == "env") {
+        env(value, resource);
+      } else if (key == "annotations") {
+        annotations(value, resource);
+      } else if (key == "cdi") {
+        if (auto cdi = boolean(value, "'cdi'")) resource.cdi = *cdi;
+      } else if (key == "onRemove") {
+        if (auto onRemove = choice<OnRemove>(
+                value, "'onRemove'",
+                {{"drop", OnRemove::kDrop}, {"unhealthy", OnRemove::kUnhealthy}})) {
+          resource.onRemove = *onRemove;
+        }
+      } else if (key == "health") {
+        resource.health = health(value);
+      } else if (key == "preferredAllocation") {
+        if (auto preferred = choice<PreferredAllocation>(
+                value, "'preferredAllocation'",
+                {{"none", PreferredAllocation::kNone}, {"numa", PreferredAllocation::kNuma}})) {
+          resource.preferredAllocation = *preferred;
+        }
+      } else {
+        unknownKey(entry, "in a resource", kResourceKeys);
+      }
+    }
+    if (!haveName) error(node.position, "a resource needs a 'name'");
+    if (!haveMatch) {
+      error(node.position, "resource " + (haveName ? quote(resource.name) + " " : std::string()) +
+                               "needs a 'match' list, or it matches no device");
+    }
+    return resource;
+  }
+
+  void checkResourceName(const YamlNode& node) {
+    if (auto problem = kubelet::resourceNameError(node.text)) {
+      error(node.position, "invalid resource name " + quote(node.text) + ": " + *problem);
+      return;
+    }
+    auto [it, inserted] = resourceNames_.try_emplace(node.text, node.position);
+    if (!inserted) {
+      error(node.position, "duplicate resource name " + quote(node.text) + " (first at line " +
+                               std::to_string(it->second.line) + ")");
+    }
+  }
+
+  void matchRules(const YamlNode& node, Resource& resource) {
+    if (!isSequence(node, "'match'")) return;
+    if (node.items.empty()) {
+      error(node.position, "'match' is empty: list at least one rule, or no device matches");
+      return;
+    }
+    for (const YamlNode& item : node.items) {
+      if (auto rule = matchRule(item)) resource.match.push_back(std::move(*rule));
+    }
+  }
+
+  std::optional<MatchRule> matchRule(const YamlNode& node) {
+    if (!isMapping(node, "each 'match' rule")) return std::nullopt;
+    if (node.entries.empty()) {
+      error(node.position, "a 'match' rule needs at least one key: " + join(kRuleKeys));
+      return std::nullopt;
+    }
+    MatchRule rule;
+    rule.position = node.position;
+    std::size_t errorsBefore = errorCount();
+    for (const YamlEntry& entry : node.entries) {
+      const YamlNode& value = entry.value;
+      const std::string& key = entry.key;
+      if (key == "subsystem") {
+        rule.subsystem = string(value, "'subsystem'");
+      } else if (key == "kernel") {
+        rule.kernel = glob(value, "'kernel'");
+      } else if (key == "devnode") {
+        rule.devnode = glob(value, "'devnode'");
+      } else if (key == "devtype") {
+        rule.devtype = string(value, "'devtype'");
+      } else if (key == "driver") {
+        rule.driver = glob(value, "'driver'");
+      } else if (key == "properties") {
+        rule.properties = globMap(value, "'properties'", "property");
+      } else if (key == "attributes") {
+        rule.attributes = globMap(value, "'attributes'", "attribute");
+      } else if (key == "parentAttributes") {
+        rule.parentAttributes = globMap(value, "'parentAttributes'", "attribute");
+      } else {
+        unknownKey(entry, "in a 'match' rule", kRuleKeys);
+      }
+    }
+    bool empty = !rule.subsystem && !rule.kernel && !rule.devnode && !rule.devtype &&
+                 !rule.driver && rule.properties.empty() && rule.attributes.empty() &&
+                 rule.parentAttributes.empty();
+    if (empty && errorCount() == errorsBefore) {
+      error(node.position, "this 'match' rule has no conditions, so it matches every device");
+    }
+    return rule;
+  }
+
+  std::map<std::string, std::string> globMap(const YamlNode& node, std::string_view what,
+                                             std::string_view item) {
+    std::map<std::string, std::string> out;
+    if (!isMapping(node, what)) return out;
+    for (const YamlEntry& entry : node.entries) {
+      if (entry.key.empty()) {
+        error(entry.keyPosition,
+              std::string(what) + " has an empty " + std::string(item) + " name");
+        continue;
+      }
+      if (auto pattern = glob(entry.value, std::string(item) + " " + quote(entry.key))) {
+        out.emplace(entry.key, *pattern);
+      }
+    }
+    return out;
+  }
+
+  void mounts(const YamlNode& node, Resource& resource) {
+    if (!isSequence(node, "'mounts'")) return;
+    for (const YamlNode& item : node.items) {
+      if (!isMapping(item, "each entry of 'mounts'")) continue;
+      Mount mount;
+      bool haveHost = false;
+      bool haveContainer = false;
+      for (const YamlEntry& entry : item.entries) {
+        const YamlNode& value = entry.value;
+        if (entry.key == "hostPath") {
+          haveHost = true;
+          if (auto path = this->path(value, "'hostPath'", false)) mount.hostPath = *path;
+        } else if (entry.key == "containerPath") {
+          haveContainer = true;
+          if (auto path = this->path(value, "'containerPath'", false)) mount.containerPath = *path;
+        } else if (entry.key == "readOnly") {
+          if (auto readOnly = boolean(value, "'readOnly'")) mount.readOnly = *readOnly;
+        } else {
+          unknownKey(entry, "in a mount", kMountKeys);
+        }
+      }
+      if (!haveHost) error(item.position, "a mount needs a 'hostPath'");
+      if (!haveContainer) error(item.position, "a mount needs a 'containerPath'");
+      resource.mounts.push_back(std::move(mount));
+    }
+  }
+
+  void env(const YamlNode& node, Resource& resource) {
+    if (!isMapping(node, "'env'")) return;
+    for (const YamlEntry& entry : node.entries) {
+      if (!isEnvVarName(entry.key)) {
+        error(entry.keyPosition, "env name " + quote(entry.key) +
+                                     " is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)");
+      }
+      std::string what = "env " + quote(entry.key);
+      auto value = string(entry.value, what);
+      if (!value) continue;
+      if (auto problem = templateError(*value)) {
+        error(entry.value.position, what + " " + *problem);
+        continue;
+      }
+      resource.env.emplace(entry.key, *value);
+    }
+  }
+
+  void annotations(const YamlNode& node, Resource& resource) {
+    if (!isMapping(node, "'annotations'")) return;
+    for (const YamlEntry& entry : node.entries) {
+      if (entry.key.empty()) error(entry.keyPosition, "an annotation needs a non-empty name");
+      if (auto value = string(entry.value, "annotation " + quote(entry.key))) {
+        resource.annotations.emplace(entry.key, *value);
+      }
+    }
+  }
+
+  std::optional<HealthAttribute> health(const YamlNode& node) {
+    if (!isMapping(node, "'health'")) return std::nullopt;
+    std::optional<HealthAttribute> result;
+    bool haveAttribute = false;
+    for (const YamlEntry& entry : node.entries) {
+      if (entry.key != "attribute") {
+        unknownKey(entry, "in 'health'", kHealthKeys);
+        continue;
+      }
+      haveAttribute = true;
+      result = healthAttribute(entry.value);
+    }
+    if (!haveAttribute) error(node.position, "'health' needs an 'attribute'");
+    return result;
+  }
+
+  std::optional<HealthAttribute> healthAttribute(const YamlNode& node) {
+    if (!isMapping(node, "'attribute'")) return std::nullopt;
+    std::optional<std::string> name;
+    std::optional<std::string> healthy;
+    bool haveName = false;
+    bool haveHealthy = false;
+    for (const YamlEntry& entry : node.entries) {
+      if (entry.key == "name") {
+        haveName = true;
+        name = string(entry.value, "'name'");
+        if (name && name->empty()) {
+          error(entry.value.position, "the health attribute's 'name' must not be empty");
+          name.reset();
+        }
+      } else if (entry.key == "healthy") {
+        haveHealthy = true;
+        healthy = glob(entry.value, "'healthy'");
+      } else {
+        unknownKey(entry, "in a health 'attribute'", kAttributeKeys);
+      }
+    }
+    if (!haveName)
+      error(node.position, "the health 'attribute' needs a 'name' (a sysfs attribute)");
+    if (!haveHealthy) {
+      error(node.position,
+            "the health 'attribute' needs 'healthy' (the value, a glob, that means healthy)");
+    }
+    if (!name || !healthy) return std::nullopt;
+    return HealthAttribute{*name, *healthy};
+  }
+
+  std::map<std::string, SourcePosition> resourceNames_;
+};
+
+bool before(const Diagnostic& a, const Diagnostic& b) {
+  return std::pair(a.position.line, a.position.column) <
+         std::pair(b.position.line, b.position.column);
+}
+
+}  // namespace
+
+ParseOutcome parseConfig(std::string_view text) {
+  ParseOutcome outcome;
+  if (text.size() > kMaxConfigBytes) {
+    outcome.errors.push_back({{},
+                              "the config is larger than " + std::to_string(kMaxConfigBytes) +
+                                  " bytes; a config is a few KiB"});
+    return outcome;
+  }
+  YamlDocument document = parseYaml(text);
+  std::size_t dropped = document.droppedErrors;
+  if (!document.root) {
+    outcome.errors = std::move(document.errors);
+    if (outcome.errors.empty()) {
+      outcome.errors.push_back({{1, 1}, "the config is empty; it needs a 'resources' list"});
+    }
+  } else {
+    Validator validator(std::move(document.errors), dropped);
+    Config config = validator.config(*document.root);
+    dropped = validator.droppedErrors();
+    outcome.errors = validator.takeErrors();
+    if (outcome.errors.empty()) {
+      outcome.config = std::move(config);
+      return outcome;
+    }
+  }
+  std::stable_sort(outcome.errors.begin(), outcome.errors.end(), before);
+  if (outcome.errors.size() + dropped > kMaxDiagnostics) {
+    std::size_t more = outcome.errors.size() + dropped - kMaxDiagnostics;
+    outcome.errors.resize(std::min(outcome.errors.size(), kMaxDiagnostics));
+    outcome.errors.push_back({{}, "and " + std::to_string(more) + " more errors; fix these first"});
+  }
+  return outcome;
+}
+
+std::string formatDiagnostic(std::string_view fileName, const Diagnostic& diagnostic) {
+  std::string out(fileName);
+  if (diagnostic.position.line > 0) {
+    out += ":" + std::to_string(diagnostic.position.line) + ":" +
+           std::to_string(diagnostic.position.column);
+  }
+  return out + ": error: " + diagnostic.message;
+}
+
+}  // namespace udp::config

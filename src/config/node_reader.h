@@ -1,0 +1,86 @@
+#pragma once
+
+// Reads typed values out of YAML nodes for the config schema (config_parser.cc), recording a
+// positioned diagnostic for each value that does not fit instead of stopping, so that one run
+// reports every problem.
+
+#include <cstddef>
+#include <initializer_list>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "config/diagnostic.h"
+#include "config/yaml_tree.h"
+
+namespace udp::config {
+
+// User text for a message: quoted, control bytes escaped, long text cut short.
+std::string quote(std::string_view text);
+
+// What a node is, for "must be X, not <describe>".
+std::string describe(const YamlNode& node);
+
+class NodeReader {
+ public:
+  using Keys = std::span<const std::string_view>;
+
+  // Starts with the errors found while building the tree, and how many of those were dropped.
+  NodeReader(std::vector<Diagnostic> errors, std::size_t dropped)
+      : errors_(std::move(errors)), dropped_(dropped) {}
+
+  // Past kMaxKeptErrors, errors are only counted: a hostile megabyte could otherwise hold
+  // hundreds of thousands of messages, when only the first kMaxDiagnostics are shown.
+  void error(SourcePosition position, std::string message) {
+    if (errors_.size() < kMaxKeptErrors) {
+      errors_.push_back({position, std::move(message)});
+    } else {
+      ++dropped_;
+    }
+  }
+  std::size_t errorCount() const { return errors_.size() + dropped_; }
+  std::size_t droppedErrors() const { return dropped_; }
+  std::vector<Diagnostic> takeErrors() { return std::move(errors_); }
+
+  // `where` completes "unknown key 'x' ...", e.g. "in a resource".
+  void unknownKey(const YamlEntry& entry, std::string_view where, Keys allowed);
+
+  // `what` starts each message, e.g. "'shares'" or "env 'FOO'".
+  bool isMapping(const YamlNode& node, std::string_view what);
+  bool isSequence(const YamlNode& node, std::string_view what);
+  std::optional<std::string> string(const YamlNode& node, std::string_view what);
+  std::optional<bool> boolean(const YamlNode& node, std::string_view what);
+  std::optional<int> integer(const YamlNode& node, std::string_view what, int min, int max);
+  // pathError holds; an empty string passes when allowEmpty (meaning "not set").
+  std::optional<std::string> path(const YamlNode& node, std::string_view what, bool allowEmpty);
+  std::optional<std::string> glob(const YamlNode& node, std::string_view what);
+
+  template <typename T>
+  std::optional<T> choice(const YamlNode& node, std::string_view what,
+                          std::initializer_list<std::pair<std::string_view, T>> options) {
+    std::string names;
+    for (const auto& [name, value] : options) {
+      if (node.kind == YamlNode::Kind::kScalar && node.text == name) return value;
+      names += names.empty() ? "" : " | ";
+      names += name;
+    }
+    error(node.position,
+          std::string(what) + " must be one of " + names + ", not " + describe(node));
+    return std::nullopt;
+  }
+
+ private:
+  // Errors come roughly in document order, so keeping a margin over kMaxDiagnostics keeps the
+  // ones that sort first.
+  static constexpr std::size_t kMaxKeptErrors = 1000;
+
+  std::vector<Diagnostic> errors_;
+  std::size_t dropped_ = 0;
+};
+
+std::string join(NodeReader::Keys keys);
+
+}  // namespace udp::config

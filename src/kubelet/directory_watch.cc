@@ -1,0 +1,95 @@
+#include "kubelet/directory_watch.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+
+#include "kubelet/inotify_events.h"
+
+namespace udp::kubelet {
+
+Result<void> makeDirectories(const std::string& path, mode_t mode) {
+  for (size_t i = 1; i <= path.size(); ++i) {
+    if (i < path.size() && path[i] != '/') continue;
+    std::string prefix = path.substr(0, i);
+    if (::mkdir(prefix.c_str(), mode) != 0 && errno != EEXIST) {
+      return makeError(-errno, "mkdir " + prefix + ": " + strerror(errno));
+    }
+  }
+  return {};
+}
+
+DirectoryWatch::DirectoryWatch(reactor::Reactor& reactor, std::string dir,
+                               DirectoryListener& listener)
+    : reactor_(reactor), dir_(std::move(dir)), listener_(listener) {}
+
+Result<void> DirectoryWatch::start() {
+  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) return makeError(-errno, std::string("inotify_init1: ") + strerror(errno));
+  inotify_.reset(fd);
+  if (auto r = addWatch(); !r) return r;
+  arm();
+  return {};
+}
+
+Result<void> DirectoryWatch::addWatch() {
+  if (auto r = makeDirectories(dir_, 0755); !r) return r;
+  constexpr uint32_t kMask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF |
+                             IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK;
+  int wd = inotify_add_watch(inotify_.get(), dir_.c_str(), kMask);
+  if (wd < 0) return makeError(-errno, "inotify_add_watch " + dir_ + ": " + strerror(errno));
+  watch_ = wd;
+  return {};
+}
+
+void DirectoryWatch::arm() {
+  if (stopped_) return;
+  // buffer_ belongs to readOp_ until its completion arrives.
+  reactor_.read(readOp_, inotify_.get(), buffer_, sizeof buffer_);
+}
+
+void DirectoryWatch::stop() {
+  stopped_ = true;
+  reactor_.cancel(readOp_);
+}
+
+void DirectoryWatch::onRead(int res, uint32_t) noexcept {
+  if (stopped_) return;
+  if (res < 0) {
+    if (res != -EINTR && res != -EAGAIN) {
+      // Cannot read the watch any more; losing it would leave us deaf to kubelet restarts.
+      listener_.onDirectoryReset();
+    }
+    arm();
+    return;
+  }
+  bool reset = false;
+  for (const InotifyEvent& event : parseInotifyEvents({buffer_, static_cast<size_t>(res)})) {
+    if (event.mask & IN_Q_OVERFLOW) {
+      reset = true;
+    } else if (event.watch != watch_) {
+      continue;  // a stale watch from before the directory was re-created
+    } else if (event.mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+      reset = true;
+    } else if (event.mask & (IN_CREATE | IN_MOVED_TO)) {
+      listener_.onEntryCreated(event.name);
+    } else if (event.mask & (IN_DELETE | IN_MOVED_FROM)) {
+      listener_.onEntryRemoved(event.name);
+    }
+  }
+  if (reset) {
+    inotify_rm_watch(inotify_.get(), watch_);
+    watch_ = -1;
+    if (auto r = addWatch(); !r) {
+      // Nothing to watch until the directory can be made; the next event or retry repairs it.
+      listener_.onDirectoryReset();
+      arm();
+      return;
+    }
+    listener_.onDirectoryReset();
+  }
+  arm();
+}
+
+}  // namespace udp::kubelet

@@ -1,0 +1,209 @@
+#include "kubelet/registration.h"
+
+#include <errno.h>
+
+#include <algorithm>
+
+#include "util/log.h"
+#include "util/unix_socket.h"
+
+namespace udp::kubelet {
+namespace {
+
+constexpr const char* kKubeletSocket = "kubelet.sock";
+
+long long millisSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                               start)
+             .count() /
+         1000;
+}
+
+}  // namespace
+
+const char* stateName(RegistrationState state) {
+  switch (state) {
+    case RegistrationState::kWaitingForKubelet:
+      return "waiting-for-kubelet";
+    case RegistrationState::kRegistering:
+      return "registering";
+    case RegistrationState::kRegistered:
+      return "registered";
+    case RegistrationState::kBackingOff:
+      return "backing-off";
+  }
+  return "unknown";
+}
+
+std::string endpointFor(std::string_view resourceName) {
+  std::string name(resourceName);
+  std::replace(name.begin(), name.end(), '/', '_');
+  return name + ".sock";
+}
+
+Registration::Registration(reactor::Reactor& reactor, std::string kubeletDir,
+                           std::string resourceName, v1beta1::DevicePluginOptions options,
+                           grpc::Server& server, RegistrationTiming timing)
+    : reactor_(reactor),
+      kubeletDir_(std::move(kubeletDir)),
+      resourceName_(std::move(resourceName)),
+      endpoint_(endpointFor(resourceName_)),
+      options_(std::move(options)),
+      server_(server),
+      timing_(timing),
+      nextRetry_(timing.firstRetry) {}
+
+bool Registration::kubeletSocketPresent() const {
+  return socketInodeAt(kubeletDir_ + "/" + kKubeletSocket) != 0;
+}
+
+bool Registration::ownSocketPresent() const {
+  ino_t inode = server_.socketInode();
+  return inode != 0 && socketInodeAt(kubeletDir_ + "/" + endpoint_) == inode;
+}
+
+Result<void> Registration::ensureSocket() {
+  if (ownSocketPresent()) return {};
+  auto r = server_.listen(kubeletDir_ + "/" + endpoint_);
+  if (!r) {
+    logError("resource " + resourceName_ + ": cannot serve on " + kubeletDir_ + "/" + endpoint_ +
+             ": " + r.error().message);
+  }
+  return r;
+}
+
+Result<void> Registration::start() {
+  if (auto r = ensureSocket(); !r) return r;
+  attempt();
+  return {};
+}
+
+void Registration::kubeletAppeared() {
+  if (stopped_) return;
+  nextRetry_ = timing_.firstRetry;
+  reactor_.cancel(retryOp_);
+  if (!ensureSocket()) {
+    scheduleRetry();
+    return;
+  }
+  attempt();
+}
+
+void Registration::kubeletGone() {
+  if (stopped_) return;
+  retireClient();
+  reactor_.cancel(retryOp_);
+  if (state_ == RegistrationState::kRegistered) {
+    logWarning("resource " + resourceName_ + ": kubelet.sock removed; waiting for the kubelet");
+  }
+  state_ = RegistrationState::kWaitingForKubelet;
+}
+
+void Registration::entryRemoved(std::string_view name) {
+  if (stopped_ || name != endpoint_) return;
+  // Our own re-creation also removes the old file; only a missing current socket matters.
+  if (ownSocketPresent()) return;
+  logInfo("resource " + resourceName_ + ": socket " + endpoint_ +
+          " was removed (kubelet restart); serving again");
+  if (!ensureSocket()) {
+    scheduleRetry();
+    return;
+  }
+  attempt();
+}
+
+void Registration::recheck() {
+  if (stopped_) return;
+  if (!ensureSocket()) {
+    scheduleRetry();
+    return;
+  }
+  attempt();
+}
+
+void Registration::attempt() {
+  if (stopped_) return;
+  retireClient();
+  if (!kubeletSocketPresent()) {
+    if (state_ != RegistrationState::kWaitingForKubelet) {
+      logInfo("resource " + resourceName_ + ": waiting for " + kubeletDir_ + "/" + kKubeletSocket);
+    }
+    state_ = RegistrationState::kWaitingForKubelet;
+    return;  // the directory watch wakes us when it appears
+  }
+  state_ = RegistrationState::kRegistering;
+  attemptStarted_ = std::chrono::steady_clock::now();
+
+  v1beta1::RegisterRequest request;
+  request.set_version("v1beta1");
+  request.set_endpoint(endpoint_);
+  request.set_resource_name(resourceName_);
+  *request.mutable_options() = options_;
+
+  grpc::UnaryRequest call;
+  call.socketPath = kubeletDir_ + "/" + kKubeletSocket;
+  call.method = "/v1beta1.Registration/Register";
+  call.deadline = timing_.registerDeadline;
+  request.SerializeToString(&call.message);
+  uint64_t generation = ++attemptGeneration_;
+  client_ = std::make_unique<grpc::UnaryClient>(
+      reactor_, std::move(call), [this, generation](const grpc::Status& status, const auto&) {
+        if (generation == attemptGeneration_) onRegistered(status);
+      });
+  client_->start();
+}
+
+void Registration::onRegistered(const grpc::Status& status) {
+  if (stopped_) return;
+  if (status.ok()) {
+    state_ = RegistrationState::kRegistered;
+    nextRetry_ = timing_.firstRetry;
+    ++registrations_;
+    logInfo("resource " + resourceName_ + ": registered with the kubelet as " + endpoint_ + " in " +
+            std::to_string(millisSince(attemptStarted_)) + " ms");
+    return;
+  }
+  logWarning("resource " + resourceName_ + ": Register failed: " + statusCodeName(status.code) +
+             ": " + status.message + "; retrying in " + std::to_string(nextRetry_.count()) + " ms");
+  scheduleRetry();
+}
+
+void Registration::scheduleRetry() {
+  if (stopped_) return;
+  state_ = RegistrationState::kBackingOff;
+  if (retryOp_.pending()) return;  // a retry is already due
+  reactor_.timeout(retryOp_, nextRetry_);
+  nextRetry_ = std::min(nextRetry_ * 2, timing_.maxRetry);
+}
+
+void Registration::onRetryTimer(int res, uint32_t) noexcept {
+  if (stopped_ || res == -ECANCELED) return;
+  if (state_ != RegistrationState::kBackingOff) return;
+  recheck();
+}
+
+void Registration::retireClient() {
+  if (!client_) return;
+  ++attemptGeneration_;  // the old call's answer no longer counts
+  client_->cancel();
+  retiredClients_.push_back(std::move(client_));
+}
+
+void Registration::stop() {
+  stopped_ = true;
+  retireClient();
+  reactor_.cancel(retryOp_);
+}
+
+void Registration::sweep() {
+  std::erase_if(retiredClients_, [](const auto& c) { return c->finished(); });
+  if (client_ && client_->finished() && state_ != RegistrationState::kRegistering) {
+    retiredClients_.push_back(std::move(client_));
+  }
+}
+
+bool Registration::idle() const {
+  return retiredClients_.empty() && !client_ && !retryOp_.pending();
+}
+
+}  // namespace udp::kubelet

@@ -1,0 +1,87 @@
+#pragma once
+
+// Registration of one resource with the kubelet (DESIGN.md §3): serve first, then Register;
+// wait for kubelet.sock without polling; register again whenever the kubelet restarts; retry
+// failures with capped exponential backoff; never give up.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api.pb.h"
+#include "grpc/server.h"
+#include "grpc/unary_client.h"
+#include "reactor/reactor.h"
+
+namespace udp::kubelet {
+
+enum class RegistrationState { kWaitingForKubelet, kRegistering, kRegistered, kBackingOff };
+const char* stateName(RegistrationState state);
+
+struct RegistrationTiming {
+  std::chrono::milliseconds firstRetry{10};
+  std::chrono::milliseconds maxRetry{5000};
+  std::chrono::seconds registerDeadline{15};  // the kubelet dials back for up to 10 s inside
+};
+
+class Registration {
+ public:
+  Registration(reactor::Reactor& reactor, std::string kubeletDir, std::string resourceName,
+               v1beta1::DevicePluginOptions options, grpc::Server& server,
+               RegistrationTiming timing = {});
+  Registration(const Registration&) = delete;
+  Registration& operator=(const Registration&) = delete;
+
+  // Creates our socket and registers if kubelet.sock is there.
+  Result<void> start();
+  // kubelet.sock appeared (a kubelet started or restarted).
+  void kubeletAppeared();
+  // kubelet.sock disappeared: stop retrying until it is back.
+  void kubeletGone();
+  // A directory entry was removed; re-creates our socket if it was ours.
+  void entryRemoved(std::string_view name);
+  // Re-check everything (directory re-created, events lost).
+  void recheck();
+  void stop();
+  void sweep();
+
+  RegistrationState state() const { return state_; }
+  const std::string& endpoint() const { return endpoint_; }
+  const std::string& resourceName() const { return resourceName_; }
+  uint64_t registrations() const { return registrations_; }
+  bool idle() const;
+
+ private:
+  void attempt();
+  void onRegistered(const grpc::Status& status);
+  void scheduleRetry();
+  void onRetryTimer(int res, uint32_t flags) noexcept;
+  bool kubeletSocketPresent() const;
+  bool ownSocketPresent() const;
+  Result<void> ensureSocket();
+  void retireClient();
+
+  reactor::Reactor& reactor_;
+  std::string kubeletDir_;
+  std::string resourceName_;
+  std::string endpoint_;  // our socket's file name inside kubeletDir_
+  v1beta1::DevicePluginOptions options_;
+  grpc::Server& server_;
+  RegistrationTiming timing_;
+
+  RegistrationState state_ = RegistrationState::kWaitingForKubelet;
+  std::chrono::milliseconds nextRetry_;
+  std::chrono::steady_clock::time_point attemptStarted_;
+  uint64_t registrations_ = 0;
+  uint64_t attemptGeneration_ = 0;
+  bool stopped_ = false;
+  std::unique_ptr<grpc::UnaryClient> client_;
+  std::vector<std::unique_ptr<grpc::UnaryClient>> retiredClients_;
+  reactor::Op retryOp_{reactor::bindOp<&Registration::onRetryTimer>(this)};
+};
+
+// The socket file name for a resource: "example.com/serial" → "example.com_serial.sock".
+std::string endpointFor(std::string_view resourceName);
+
+}  // namespace udp::kubelet

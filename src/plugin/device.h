@@ -1,0 +1,23 @@
+#pragma once
+
+// A device as the plugin advertises it: plain values, filled by a DeviceSource (udev in
+// production, a script in tests). Nothing past the source sees a libudev type.
+
+#include <string>
+#include <vector>
+
+namespace udp::plugin {
+
+struct Device {
+  std::string id;  // stable across renumbering; ≤ 63 chars, unique per resource
+  bool healthy = true;
+  int numaNode = -1;               // -1: unknown (no TopologyInfo sent)
+  std::string devnode;             // e.g. /dev/ttyUSB0; empty for devices without a node
+  std::vector<std::string> links;  // /dev/... symlinks (by-id, by-path)
+  std::string syspath;
+  std::string serial;  // for the {serials} template and the audit log
+
+  bool operator==(const Device&) const = default;
+};
+
+}  // namespace udp::plugin

@@ -1,0 +1,36 @@
+#pragma once
+
+// The seam between where devices come from and the inventory (DESIGN.md §5.5): udev in
+// production, a scripted source in tests. A source reports per resource; the inventory coalesces
+// everything reported within one reactor turn into one ListAndWatch message per resource.
+
+#include <string_view>
+
+#include "plugin/device.h"
+#include "util/result.h"
+
+namespace udp::reactor {
+class Reactor;
+}
+
+namespace udp::plugin {
+
+class DeviceSink {
+ public:
+  virtual ~DeviceSink() = default;
+  // Adds the device, or replaces the one with the same id.
+  virtual void upsertDevice(std::string_view resource, Device device) = 0;
+  virtual void removeDevice(std::string_view resource, std::string_view id) = 0;
+};
+
+class DeviceSource {
+ public:
+  virtual ~DeviceSource() = default;
+  // Reports every present device, then keeps reporting changes from reactor completions.
+  virtual Result<void> start(reactor::Reactor& reactor, DeviceSink& sink) = 0;
+  // Stops reporting; ops still in flight complete later. Free the source once idle().
+  virtual void stop() = 0;
+  virtual bool idle() const = 0;
+};
+
+}  // namespace udp::plugin

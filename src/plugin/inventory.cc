@@ -1,0 +1,37 @@
+#include "plugin/inventory.h"
+
+namespace udp::plugin {
+
+bool Inventory::upsert(Device device) {
+  auto it = devices_.find(device.id);
+  if (it != devices_.end()) {
+    if (it->second == device) return false;
+    it->second = std::move(device);
+  } else {
+    std::string id = device.id;
+    devices_.emplace(std::move(id), std::move(device));
+  }
+  dirty_ = true;
+  return true;
+}
+
+bool Inventory::remove(std::string_view id) {
+  auto it = devices_.find(id);
+  if (it == devices_.end()) return false;
+  devices_.erase(it);
+  dirty_ = true;
+  return true;
+}
+
+const Device* Inventory::find(std::string_view id) const {
+  auto it = devices_.find(id);
+  return it == devices_.end() ? nullptr : &it->second;
+}
+
+size_t Inventory::healthyCount() const {
+  size_t n = 0;
+  for (const auto& [id, device] : devices_) n += device.healthy ? 1 : 0;
+  return n;
+}
+
+}  // namespace udp::plugin

@@ -1,0 +1,32 @@
+#pragma once
+
+// The devices of one resource, keyed by ID, and whether they changed since the kubelet last
+// heard about them.
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "plugin/device.h"
+
+namespace udp::plugin {
+
+class Inventory {
+ public:
+  // Return whether anything changed.
+  bool upsert(Device device);
+  bool remove(std::string_view id);
+
+  const Device* find(std::string_view id) const;
+  const std::map<std::string, Device, std::less<>>& devices() const { return devices_; }
+  size_t healthyCount() const;
+
+  bool dirty() const { return dirty_; }
+  void markClean() { dirty_ = false; }
+
+ private:
+  std::map<std::string, Device, std::less<>> devices_;  // ordered: stable lists for the kubelet
+  bool dirty_ = true;                                   // the first list is always owed
+};
+
+}  // namespace udp::plugin

@@ -1,0 +1,141 @@
+#include "plugin/resource_service.h"
+
+#include <algorithm>
+
+#include "api.pb.h"
+#include "plugin/allocation.h"
+
+namespace udp::plugin {
+namespace {
+
+constexpr std::string_view kPrefix = "/v1beta1.DevicePlugin/";
+enum class Method { kOptions, kListAndWatch, kPreferred, kAllocate, kPreStart, kUnknown };
+
+Method methodOf(std::string_view path) {
+  if (path.substr(0, kPrefix.size()) != kPrefix) return Method::kUnknown;
+  std::string_view name = path.substr(kPrefix.size());
+  if (name == "GetDevicePluginOptions") return Method::kOptions;
+  if (name == "ListAndWatch") return Method::kListAndWatch;
+  if (name == "GetPreferredAllocation") return Method::kPreferred;
+  if (name == "Allocate") return Method::kAllocate;
+  if (name == "PreStartContainer") return Method::kPreStart;
+  return Method::kUnknown;
+}
+
+template <typename Message>
+bool parse(std::string_view bytes, Message& message) {
+  return message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+}
+
+grpc::Status unparsable(std::string_view what) {
+  return {grpc::StatusCode::kInvalidArgument, "cannot parse " + std::string(what)};
+}
+
+}  // namespace
+
+ResourceService::ResourceService(config::Resource resource) : resource_(std::move(resource)) {}
+
+std::optional<grpc::MethodKind> ResourceService::methodKind(std::string_view path) const {
+  switch (methodOf(path)) {
+    case Method::kUnknown:
+      return std::nullopt;
+    case Method::kListAndWatch:
+      return grpc::MethodKind::kServerStreaming;
+    default:
+      return grpc::MethodKind::kUnary;
+  }
+}
+
+grpc::Status ResourceService::handleUnary(const grpc::CallContext& call, std::string_view request,
+                                          std::string& response) {
+  switch (methodOf(call.path)) {
+    case Method::kOptions: {
+      v1beta1::Empty empty;
+      if (!parse(request, empty)) return unparsable("Empty");
+      v1beta1::DevicePluginOptions options;
+      options.set_pre_start_required(false);
+      options.set_get_preferred_allocation_available(resource_.preferredAllocation ==
+                                                     config::PreferredAllocation::kNuma);
+      options.SerializeToString(&response);
+      return grpc::Status::Ok();
+    }
+    case Method::kAllocate: {
+      v1beta1::AllocateRequest in;
+      if (!parse(request, in)) return unparsable("AllocateRequest");
+      v1beta1::AllocateResponse out;
+      grpc::Status status = allocate(resource_, inventory_, in, out);
+      if (status.ok()) out.SerializeToString(&response);
+      return status;
+    }
+    case Method::kPreferred: {
+      v1beta1::PreferredAllocationRequest in;
+      if (!parse(request, in)) return unparsable("PreferredAllocationRequest");
+      v1beta1::PreferredAllocationResponse out;
+      grpc::Status status = preferredAllocation(resource_, inventory_, in, out);
+      if (status.ok()) out.SerializeToString(&response);
+      return status;
+    }
+    case Method::kPreStart: {
+      v1beta1::PreStartContainerRequest in;
+      if (!parse(request, in)) return unparsable("PreStartContainerRequest");
+      for (const std::string& id : in.devices_ids()) {
+        if (inventory_.find(id) == nullptr) {
+          return {grpc::StatusCode::kInvalidArgument,
+                  "unknown device ID \"" + id + "\" for resource " + resource_.name};
+        }
+      }
+      v1beta1::PreStartContainerResponse().SerializeToString(&response);
+      return grpc::Status::Ok();
+    }
+    default:
+      return {grpc::StatusCode::kUnimplemented, "unknown method " + std::string(call.path)};
+  }
+}
+
+grpc::Status ResourceService::openStream(const grpc::CallContext& call, std::string_view request,
+                                         grpc::ServerStream& stream) {
+  if (methodOf(call.path) != Method::kListAndWatch) {
+    return {grpc::StatusCode::kUnimplemented, "unknown method " + std::string(call.path)};
+  }
+  v1beta1::Empty empty;
+  if (!parse(request, empty)) return unparsable("Empty");
+  streams_.push_back(&stream);
+  stream.write(deviceListMessage(), true);
+  return grpc::Status::Ok();
+}
+
+void ResourceService::streamClosed(grpc::ServerStream& stream) {
+  std::erase(streams_, &stream);
+}
+
+const std::string& ResourceService::deviceListMessage() {
+  if (inventory_.dirty() || listMessageStale_) {
+    v1beta1::ListAndWatchResponse list;
+    for (const auto& [id, device] : inventory_.devices()) {
+      v1beta1::Device* d = list.add_devices();
+      d->set_id(device.id);
+      d->set_health(device.healthy ? "Healthy" : "Unhealthy");
+      if (device.numaNode >= 0) d->mutable_topology()->add_nodes()->set_id(device.numaNode);
+    }
+    list.SerializeToString(&listMessage_);
+    listMessageStale_ = false;
+    inventory_.markClean();
+  }
+  return listMessage_;
+}
+
+void ResourceService::publishIfChanged() {
+  if (!inventory_.dirty()) return;
+  const std::string& message = deviceListMessage();
+  // write() may close a stream (a peer that stopped reading), which calls streamClosed and edits
+  // streams_: iterate over a copy.
+  std::vector<grpc::ServerStream*> streams = streams_;
+  for (grpc::ServerStream* stream : streams) stream->write(message, true);
+}
+
+void ResourceService::endStreams() {
+  std::vector<grpc::ServerStream*> streams = streams_;
+  for (grpc::ServerStream* stream : streams) stream->finish(grpc::Status::Ok());
+}
+
+}  // namespace udp::plugin

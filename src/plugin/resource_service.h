@@ -1,0 +1,47 @@
+#pragma once
+
+// The DevicePlugin service of one resource: its inventory, its open ListAndWatch streams and the
+// five RPCs (DESIGN.md §3). It decides nothing about I/O.
+
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "grpc/service.h"
+#include "plugin/inventory.h"
+
+namespace udp::plugin {
+
+class ResourceService final : public grpc::Service {
+ public:
+  explicit ResourceService(config::Resource resource);
+
+  const config::Resource& resource() const { return resource_; }
+  Inventory& inventory() { return inventory_; }
+  const Inventory& inventory() const { return inventory_; }
+
+  // Sends the device list to every open stream if it changed since the last send: changes made
+  // within one reactor turn go out as one message.
+  void publishIfChanged();
+  // Ends every ListAndWatch stream with OK (shutdown: the kubelet stops admitting pods).
+  void endStreams();
+  size_t streamCount() const { return streams_.size(); }
+
+  std::optional<grpc::MethodKind> methodKind(std::string_view path) const override;
+  grpc::Status handleUnary(const grpc::CallContext& call, std::string_view request,
+                           std::string& response) override;
+  grpc::Status openStream(const grpc::CallContext& call, std::string_view request,
+                          grpc::ServerStream& stream) override;
+  void streamClosed(grpc::ServerStream& stream) override;
+
+ private:
+  const std::string& deviceListMessage();
+
+  config::Resource resource_;
+  Inventory inventory_;
+  std::vector<grpc::ServerStream*> streams_;  // borrowed until streamClosed
+  std::string listMessage_;                   // serialized once per change, shared by streams
+  bool listMessageStale_ = true;
+};
+
+}  // namespace udp::plugin

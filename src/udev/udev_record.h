@@ -1,0 +1,31 @@
+#pragma once
+
+// The libudev edge (DESIGN.md §4): turns libudev devices into DeviceRecords and enumerates.
+// Nothing past this file and the source sees a libudev type.
+
+#include <libudev.h>
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "udev/device_record.h"
+#include "util/result.h"
+
+namespace udp::udev {
+
+// Copies what the matcher needs out of `device` (non-null). The record keeps a reference on the
+// device for on-demand attribute reads, so records are meant to be short-lived.
+DeviceRecord recordFromUdev(udev_device* device);
+
+// The subsystems the rules name, so that enumeration and the monitor can skip the rest; nullopt
+// when some rule names none (every device may match it).
+std::optional<std::set<std::string>> ruleSubsystems(const std::vector<config::Resource>& resources);
+
+// The syspaths of every device that may match one of the resources' rules.
+Result<std::vector<std::string>> enumerateSyspaths(::udev& context,
+                                                   const std::vector<config::Resource>& resources);
+
+}  // namespace udp::udev

@@ -1,0 +1,36 @@
+// libFuzzer target for the config parser (DESIGN.md §5.6): any bytes must give either a config
+// or positioned errors, never both or neither, and never a crash, leak or hang.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "config/config_parser.h"
+#include "config/glob.h"
+
+using namespace udp::config;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  ParseOutcome outcome = parseConfig(text);
+  if (outcome.config.has_value() == !outcome.errors.empty()) std::abort();
+  if (outcome.errors.size() > kMaxDiagnostics + 1) std::abort();
+  for (const Diagnostic& error : outcome.errors) {
+    if (error.message.empty() || error.position.line < 0 || error.position.column < 0) {
+      std::abort();
+    }
+    (void)formatDiagnostic("fuzz.yaml", error);
+  }
+  if (!outcome.config) return 0;
+  // What the validator accepted, the matcher must be able to use.
+  for (const Resource& resource : outcome.config->resources) {
+    if (resource.shares < 1 || resource.shares > 1000 || resource.match.empty()) std::abort();
+    for (const MatchRule& rule : resource.match) {
+      if (rule.kernel && !isValidGlob(*rule.kernel)) std::abort();
+      if (rule.kernel) (void)globMatch(*rule.kernel, "ttyUSB0");
+      for (const auto& [name, pattern] : rule.properties) (void)globMatch(pattern, name);
+    }
+  }
+  return 0;
+}

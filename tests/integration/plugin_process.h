@@ -1,0 +1,51 @@
+#pragma once
+
+// Starts the plugin binary as a child process with its stdin on a pipe (for the scripted
+// device source) and stops it by its PID only.
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace udp::testing {
+
+class PluginProcess {
+ public:
+  PluginProcess(const std::string& binary, const std::vector<std::string>& args);
+  ~PluginProcess();  // SIGKILL if still running
+
+  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+  // Writes one script line ("add RES ID ...") to the plugin's stdin.
+  bool send(const std::string& line);
+  // SIGTERM, then waits up to `timeoutMs`; returns the exit status or -1.
+  int terminate(int timeoutMs = 5000);
+  // Waits for exit without signalling; -1 on timeout.
+  int waitExit(int timeoutMs);
+
+  long rssKiB() const;  // VmRSS
+  int openFds() const;  // entries in /proc/PID/fd
+
+ private:
+  pid_t pid_ = -1;
+  int stdinFd_ = -1;
+};
+
+// A fresh directory under $TMPDIR, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  void write(const std::string& name, const std::string& text) const;
+
+ private:
+  std::string path_;
+};
+
+// The path of a built binary, from an environment variable set by meson.
+std::string binaryFromEnv(const char* variable);
+
+}  // namespace udp::testing

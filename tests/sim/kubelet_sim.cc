@@ -1,0 +1,540 @@
+#include "kubelet_sim.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <filesystem>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+#include <grpc/compression.h>
+
+namespace udp::sim {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kVersion = "v1beta1";
+constexpr std::chrono::seconds kDialTimeout{10};      // devicemanager dial()
+constexpr std::chrono::seconds kPreStartTimeout{30};  // KubeletPreStartContainerRPCTimeoutInSecs
+constexpr int kMaxMessage = 4 * 1024 * 1024;          // grpc-go's default receive limit
+
+bool isLowerAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+bool isAlnum(char c) {
+  return isLowerAlnum(c) || (c >= 'A' && c <= 'Z');
+}
+
+// k8s.io/apimachinery IsDNS1123Subdomain.
+bool isDns1123Subdomain(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  size_t start = 0;
+  while (true) {
+    size_t dot = s.find('.', start);
+    std::string_view label = s.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (label.empty() || !isLowerAlnum(label.front()) || !isLowerAlnum(label.back())) return false;
+    for (char c : label)
+      if (!isLowerAlnum(c) && c != '-') return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+// k8s.io/apimachinery IsQualifiedName: [prefix/]name.
+bool isQualifiedName(std::string_view v) {
+  std::string_view name = v;
+  size_t slash = v.find('/');
+  if (slash != std::string_view::npos) {
+    if (v.find('/', slash + 1) != std::string_view::npos) return false;
+    if (!isDns1123Subdomain(v.substr(0, slash))) return false;
+    name = v.substr(slash + 1);
+  }
+  if (name.empty() || name.size() > 63) return false;
+  if (!isAlnum(name.front()) || !isAlnum(name.back())) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return isAlnum(c) || c == '-' || c == '_' || c == '.'; });
+}
+
+// pkg/apis/core/v1/helper IsExtendedResourceName, which the kubelet's Register applies.
+bool isExtendedResourceName(const std::string& name) {
+  if (name.find('/') == std::string::npos) return false;               // native: no domain
+  if (name.find("kubernetes.io/") != std::string::npos) return false;  // prefixed native
+  if (name.starts_with("requests.")) return false;
+  // The quota form "requests.<name>" must be a qualified name too.
+  return isQualifiedName("requests." + name);
+}
+
+// grpc-go's spelling of codes, so that registration errors read like a kubelet log.
+const char* goCodeName(grpc::StatusCode code) {
+  static const char* const kNames[] = {
+      "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+      "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+      "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+      "DataLoss", "Unauthenticated"};
+  auto i = static_cast<size_t>(code);
+  return i < std::size(kNames) ? kNames[i] : "Unknown";
+}
+
+bool isSocket(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+std::string absolute(const std::string& dir) {
+  std::error_code ec;
+  auto p = std::filesystem::absolute(dir, ec);
+  return ec ? dir : p.lexically_normal().string();
+}
+
+// The kubelet's calls other than PreStartContainer use context.Background(): no grpc-timeout on
+// the wire. We still give up locally (TryCancel) so that a hung plugin fails a test.
+template <typename Start>
+grpc::Status callWithLocalTimeout(grpc::ClientContext& ctx, std::chrono::milliseconds timeout,
+                                  Start start) {
+  struct Done {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;
+    grpc::Status status;
+  };
+  // Shared: the callback may run after we have stopped waiting on a timeout.
+  auto done = std::make_shared<Done>();
+  start([done](grpc::Status s) {
+    std::lock_guard lock(done->mutex);
+    done->status = std::move(s);
+    done->done = true;
+    done->cv.notify_all();
+  });
+  std::unique_lock lock(done->mutex);
+  if (done->cv.wait_for(lock, timeout, [&] { return done->done; })) return done->status;
+  ctx.TryCancel();
+  done->cv.wait(lock, [&] { return done->done; });
+  if (done->status.error_code() == grpc::StatusCode::CANCELLED)
+    return {grpc::StatusCode::DEADLINE_EXCEEDED,
+            "kubelet-sim: no answer in " + std::to_string(timeout.count()) +
+                " ms (cancelled locally; no grpc-timeout was sent)"};
+  return done->status;
+}
+
+}  // namespace
+
+class KubeletSim::RegistrationService final : public v1beta1::Registration::Service {
+ public:
+  explicit RegistrationService(KubeletSim& sim) : sim_(sim) {}
+  grpc::Status Register(grpc::ServerContext* context, const v1beta1::RegisterRequest* req,
+                        v1beta1::Empty*) override {
+    return sim_.handleRegister(context, *req);
+  }
+
+ private:
+  KubeletSim& sim_;
+};
+
+// One registered plugin as the kubelet's devicemanager client sees it: its own channel (own
+// connection) and one ListAndWatch. Closing cancels the stream and joins its thread.
+class KubeletSim::Connection {
+ public:
+  explicit Connection(std::shared_ptr<grpc::Channel> channel)
+      : channel_(std::move(channel)), stub_(v1beta1::DevicePlugin::NewStub(channel_)) {}
+  ~Connection() { close(); }
+
+  v1beta1::DevicePlugin::Stub& stub() { return *stub_; }
+
+  void startStream(KubeletSim& sim) {
+    std::lock_guard lock(mutex_);
+    if (closed_) return;
+    thread_ = std::thread([this, &sim] { runStream(sim); });
+  }
+
+  void close() {
+    std::thread thread;
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+      streamContext_.TryCancel();  // safe before the call starts: it is cancelled at start
+      thread = std::move(thread_);
+    }
+    if (!thread.joinable()) return;
+    // Only reachable if a hook on this stream dropped the last reference: cannot self-join.
+    if (thread.get_id() == std::this_thread::get_id()) {
+      thread.detach();
+      return;
+    }
+    thread.join();
+  }
+
+ private:
+  void runStream(KubeletSim& sim) {
+    auto reader = stub_->ListAndWatch(&streamContext_, v1beta1::Empty());
+    v1beta1::ListAndWatchResponse response;
+    while (reader->Read(&response)) {
+      DeviceUpdate update{Clock::now(), {}};
+      update.devices.assign(response.devices().begin(), response.devices().end());
+      sim.streamUpdate(this, std::move(update));
+    }
+    reader->Finish();
+    sim.streamEnded(this);
+  }
+
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1beta1::DevicePlugin::Stub> stub_;
+  grpc::ClientContext streamContext_;  // no deadline: the kubelet's ListAndWatch has none
+
+  std::mutex mutex_;
+  bool closed_ = false;
+  std::thread thread_;
+};
+
+KubeletSim::KubeletSim(SimOptions options)
+    : options_(std::move(options)), dir_(absolute(options_.dir)) {}
+
+KubeletSim::~KubeletSim() {
+  stop();
+}
+
+std::string KubeletSim::socketPath() const {
+  return dir_ + "/kubelet.sock";
+}
+
+bool KubeletSim::start() {
+  std::lock_guard serverLock(serverMutex_);
+  if (server_) return true;
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  if (ec) return false;
+  if (options_.cleanupOnStart) {
+    removeSockets();
+  } else if (isSocket(socketPath())) {
+    ::unlink(socketPath().c_str());
+  }
+
+  {
+    std::lock_guard lock(mutex_);
+    serving_ = true;
+  }
+  service_ = std::make_unique<RegistrationService>(*this);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix://" + socketPath(), grpc::InsecureServerCredentials());
+  builder.SetMaxReceiveMessageSize(kMaxMessage);
+  builder.RegisterService(service_.get());
+  server_ = builder.BuildAndStart();
+  if (!server_) {
+    std::lock_guard lock(mutex_);
+    serving_ = false;
+    service_.reset();
+    return false;
+  }
+  return true;
+}
+
+void KubeletSim::stop() {
+  std::lock_guard serverLock(serverMutex_);
+  std::vector<std::shared_ptr<Connection>> conns;
+  {
+    std::lock_guard lock(mutex_);
+    serving_ = false;
+    for (auto& [name, state] : resources_)
+      if (state.current) conns.push_back(state.current);
+  }
+  // Closed while still current, so their threads report stream-ended for them.
+  for (auto& conn : conns) conn->close();
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [name, state] : resources_) {
+      if (std::find(conns.begin(), conns.end(), state.current) == conns.end()) continue;
+      state.current.reset();
+      state.info.streaming = false;
+    }
+    changed_.notify_all();
+  }
+  conns.clear();  // drops the channels: the plugins see their connections close
+
+  if (server_) {
+    // Cancels Register calls in flight; their GetDevicePluginOptions calls are cancelled with
+    // them (propagated contexts) and their dial loops see serving_ == false.
+    server_->Shutdown(std::chrono::system_clock::now());
+    server_->Wait();
+    server_.reset();
+    service_.reset();
+  }
+  if (isSocket(socketPath())) ::unlink(socketPath().c_str());
+}
+
+bool KubeletSim::restart() {
+  stop();
+  removeSockets();
+  return start();
+}
+
+void KubeletSim::removeSockets() {
+  DIR* d = ::opendir(dir_.c_str());
+  if (!d) return;
+  while (dirent* e = ::readdir(d)) {
+    std::string path = dir_ + "/" + e->d_name;
+    if (isSocket(path)) ::unlink(path.c_str());
+  }
+  ::closedir(d);
+}
+
+grpc::Status KubeletSim::handleRegister(grpc::ServerContext* context,
+                                        const v1beta1::RegisterRequest& req) {
+  const std::string& resource = req.resource_name();
+  auto fail = [&](grpc::StatusCode code, const std::string& message) {
+    {
+      std::lock_guard lock(mutex_);
+      registrationErrors_.push_back(message);
+      changed_.notify_all();
+    }
+    if (options_.onRegisterFailed) options_.onRegisterFailed(resource, message);
+    return grpc::Status(code, message);
+  };
+
+  // Plain Go errors from the handler reach the plugin as UNKNOWN.
+  if (req.version() != kVersion)
+    return fail(grpc::StatusCode::UNKNOWN,
+                "requested API version \"" + req.version() +
+                    "\" is not supported by kubelet. Supported versions are [\"v1beta1\"]");
+  if (!isExtendedResourceName(resource))
+    return fail(grpc::StatusCode::UNKNOWN, "the ResourceName \"" + resource + "\" is invalid");
+
+  // Dial inside the handler, blocking, at most 10 s and never past the Register deadline: the
+  // plugin must already be serving while its Register is in flight.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // own connection, like a grpc-go ClientConn
+  args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
+  args.SetMaxReceiveMessageSize(kMaxMessage);
+  args.SetCompressionAlgorithm(GRPC_COMPRESS_NONE);
+  args.SetInt(GRPC_COMPRESSION_CHANNEL_ENABLED_ALGORITHMS_BITSET, 1 << GRPC_COMPRESS_NONE);
+  if (!options_.authority.empty()) args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, options_.authority);
+  auto channel = grpc::CreateCustomChannel("unix://" + dir_ + "/" + req.endpoint(),
+                                           grpc::InsecureChannelCredentials(), args);
+
+  auto deadline = std::min(std::chrono::system_clock::now() + kDialTimeout, context->deadline());
+  while (true) {
+    grpc_connectivity_state state = channel->GetState(true);
+    if (state == GRPC_CHANNEL_READY) break;
+    auto now = std::chrono::system_clock::now();
+    bool serving;
+    {
+      std::lock_guard lock(mutex_);
+      serving = serving_;
+    }
+    if (now >= deadline || context->IsCancelled() || !serving)
+      return fail(grpc::StatusCode::UNKNOWN,
+                  "failed to dial device plugin: context deadline exceeded");
+    // Bounded slices only so that stop() is not held up by a dial in progress.
+    channel->WaitForStateChange(state, std::min(deadline, now + std::chrono::milliseconds(50)));
+  }
+
+  auto conn = std::make_shared<Connection>(channel);
+  v1beta1::DevicePluginOptions pluginOptions;
+  {
+    // The kubelet passes the Register call's context: its deadline and cancellation carry over.
+    auto ctx = grpc::ClientContext::FromServerContext(*context);
+    grpc::Status s =
+        conn->stub().GetDevicePluginOptions(ctx.get(), v1beta1::Empty(), &pluginOptions);
+    if (!s.ok())
+      return fail(grpc::StatusCode::UNKNOWN,
+                  std::string("failed to get device plugin options: rpc error: code = ") +
+                      goCodeName(s.error_code()) + " desc = " + s.error_message());
+  }
+
+  std::shared_ptr<Connection> old;
+  PluginInfo info;
+  {
+    std::lock_guard lock(mutex_);
+    if (!serving_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "kubelet is stopping");
+    ResourceState& state = resources_[resource];
+    old = std::exchange(state.current, conn);
+    state.info.resource = resource;
+    state.info.endpoint = req.endpoint();
+    state.info.options = pluginOptions;
+    state.info.registrations++;
+    state.info.registeredAt = Clock::now();
+    state.info.streaming = true;
+    state.updates.clear();
+    state.generation++;
+    info = state.info;
+    changed_.notify_all();
+  }
+  // A second registration of a resource replaces the first plugin client and its stream.
+  if (old) old->close();
+  if (options_.onRegistered) options_.onRegistered(info);
+  // Like the kubelet's goroutine, the stream may open before the plugin has read our answer.
+  conn->startStream(*this);
+  return grpc::Status::OK;
+}
+
+void KubeletSim::streamUpdate(Connection* conn, DeviceUpdate update) {
+  std::string resource;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = std::find_if(resources_.begin(), resources_.end(),
+                           [&](const auto& r) { return r.second.current.get() == conn; });
+    if (it == resources_.end()) return;  // replaced meanwhile
+    resource = it->first;
+    it->second.updates.push_back(update);
+    changed_.notify_all();
+  }
+  if (options_.onDevices) options_.onDevices(resource, update);
+}
+
+void KubeletSim::streamEnded(Connection* conn) {
+  std::string resource;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = std::find_if(resources_.begin(), resources_.end(),
+                           [&](const auto& r) { return r.second.current.get() == conn; });
+    if (it == resources_.end() || !it->second.info.streaming) return;
+    // The kubelet marks every device unhealthy here and never reconnects.
+    it->second.info.streaming = false;
+    resource = it->first;
+    changed_.notify_all();
+  }
+  if (options_.onStreamEnded) options_.onStreamEnded(resource);
+}
+
+bool KubeletSim::waitForRegistrations(const std::string& resource, int n,
+                                      std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, timeout, [&] {
+    auto it = resources_.find(resource);
+    return it != resources_.end() && it->second.info.registrations >= n;
+  });
+}
+
+std::optional<DeviceUpdate> KubeletSim::waitForDevices(
+    const std::string& resource, std::function<bool(const std::vector<v1beta1::Device>&)> pred,
+    std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  std::unique_lock lock(mutex_);
+  bool first = true;
+  unsigned generation = 0;
+  size_t next = 0;
+  while (true) {
+    auto it = resources_.find(resource);
+    if (it != resources_.end()) {
+      const ResourceState& state = it->second;
+      if (first || state.generation != generation) {
+        // The current set counts on the first look; after a re-registration, every update does.
+        next = first && !state.updates.empty() ? state.updates.size() - 1 : 0;
+        generation = state.generation;
+        first = false;
+      }
+      for (; next < state.updates.size(); ++next)
+        if (pred(state.updates[next].devices)) return state.updates[next];
+    }
+    if (changed_.wait_until(lock, deadline) == std::cv_status::timeout &&
+        Clock::now() >= deadline) {
+      // One last look: the notification may have raced with the timeout.
+      it = resources_.find(resource);
+      if (it != resources_.end() && it->second.generation == generation) {
+        const ResourceState& state = it->second;
+        for (; next < state.updates.size(); ++next)
+          if (pred(state.updates[next].devices)) return state.updates[next];
+      }
+      return std::nullopt;
+    }
+  }
+}
+
+bool KubeletSim::waitForStreamEnded(const std::string& resource,
+                                    std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, timeout, [&] {
+    auto it = resources_.find(resource);
+    return it != resources_.end() && !it->second.info.streaming;
+  });
+}
+
+std::vector<DeviceUpdate> KubeletSim::updates(const std::string& resource) {
+  std::lock_guard lock(mutex_);
+  auto it = resources_.find(resource);
+  return it == resources_.end() ? std::vector<DeviceUpdate>{} : it->second.updates;
+}
+
+std::optional<PluginInfo> KubeletSim::plugin(const std::string& resource) {
+  std::lock_guard lock(mutex_);
+  auto it = resources_.find(resource);
+  if (it == resources_.end()) return std::nullopt;
+  return it->second.info;
+}
+
+std::vector<std::string> KubeletSim::registrationErrors() {
+  std::lock_guard lock(mutex_);
+  return registrationErrors_;
+}
+
+std::shared_ptr<KubeletSim::Connection> KubeletSim::connectionFor(const std::string& resource) {
+  std::lock_guard lock(mutex_);
+  auto it = resources_.find(resource);
+  return it == resources_.end() ? nullptr : it->second.current;
+}
+
+namespace {
+grpc::Status noPlugin(const std::string& resource) {
+  return {grpc::StatusCode::FAILED_PRECONDITION,
+          "kubelet-sim: no plugin connected for resource " + resource};
+}
+}  // namespace
+
+grpc::Status KubeletSim::allocate(const std::string& resource, const std::vector<std::string>& ids,
+                                  v1beta1::AllocateResponse* out) {
+  auto conn = connectionFor(resource);
+  if (!conn) return noPlugin(resource);
+  v1beta1::AllocateRequest req;
+  auto* container = req.add_container_requests();
+  for (const auto& id : ids) container->add_devices_ids(id);
+  grpc::ClientContext ctx;
+  return callWithLocalTimeout(ctx, options_.callTimeout, [&](auto done) {
+    conn->stub().async()->Allocate(&ctx, &req, out, std::move(done));
+  });
+}
+
+grpc::Status KubeletSim::getPreferredAllocation(const std::string& resource,
+                                                const std::vector<std::string>& available,
+                                                const std::vector<std::string>& mustInclude,
+                                                int size,
+                                                v1beta1::PreferredAllocationResponse* out) {
+  auto conn = connectionFor(resource);
+  if (!conn) return noPlugin(resource);
+  v1beta1::PreferredAllocationRequest req;
+  auto* container = req.add_container_requests();
+  for (const auto& id : available) container->add_available_deviceids(id);
+  for (const auto& id : mustInclude) container->add_must_include_deviceids(id);
+  container->set_allocation_size(size);
+  grpc::ClientContext ctx;
+  return callWithLocalTimeout(ctx, options_.callTimeout, [&](auto done) {
+    conn->stub().async()->GetPreferredAllocation(&ctx, &req, out, std::move(done));
+  });
+}
+
+grpc::Status KubeletSim::preStartContainer(const std::string& resource,
+                                           const std::vector<std::string>& ids) {
+  auto conn = connectionFor(resource);
+  if (!conn) return noPlugin(resource);
+  v1beta1::PreStartContainerRequest req;
+  for (const auto& id : ids) req.add_devices_ids(id);
+  v1beta1::PreStartContainerResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + kPreStartTimeout);
+  return conn->stub().PreStartContainer(&ctx, req, &resp);
+}
+
+grpc::Status KubeletSim::getOptions(const std::string& resource,
+                                    v1beta1::DevicePluginOptions* out) {
+  auto conn = connectionFor(resource);
+  if (!conn) return noPlugin(resource);
+  v1beta1::Empty req;
+  grpc::ClientContext ctx;
+  return callWithLocalTimeout(ctx, options_.callTimeout, [&](auto done) {
+    conn->stub().async()->GetDevicePluginOptions(&ctx, &req, out, std::move(done));
+  });
+}
+
+}  // namespace udp::sim

@@ -1,0 +1,134 @@
+// A kubelet device manager stand-in built on grpc++: it serves Registration on
+// <dir>/kubelet.sock and talks to registered plugins the way pkg/kubelet/cm/devicemanager does
+// (DESIGN.md §3). Test-only; it must never use code from src/, so that our own gRPC stack is
+// always judged by an independent implementation.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "api.grpc.pb.h"
+#include "api.pb.h"
+
+namespace udp::sim {
+
+struct DeviceUpdate {
+  std::chrono::steady_clock::time_point at;  // when the message arrived, for latency figures
+  std::vector<v1beta1::Device> devices;
+};
+
+struct PluginInfo {
+  std::string resource, endpoint;
+  v1beta1::DevicePluginOptions options;  // as answered by GetDevicePluginOptions, not as sent
+  int registrations = 0;                 // successful Register calls in total, across restarts
+  std::chrono::steady_clock::time_point registeredAt;
+  bool streaming = false;  // the current ListAndWatch is open
+};
+
+// Every field has a default member initializer so that designated initializers
+// (SimOptions{.dir = d}) compile under -Wextra.
+struct SimOptions {
+  std::string dir{};        // the kubelet device-plugins dir; kubelet.sock lives here
+  std::string authority{};  // "" = grpc default ("localhost"); else e.g. the socket path (< 1.26)
+  // The kubelet's Start() removes every socket in the dir before it listens; a test that wants
+  // its plugin's socket to survive start() can turn this off. restart() always removes them.
+  bool cleanupOnStart = true;
+  // Allocate, GetPreferredAllocation and GetDevicePluginOptions carry no deadline on the wire
+  // (the kubelet uses context.Background()); the simulator still cancels them after this long
+  // so that a hung plugin fails a test instead of hanging it.
+  std::chrono::milliseconds callTimeout{10000};
+
+  // Event hooks, called from gRPC and stream threads without any simulator lock held, so they
+  // may make calls on plugins; but never start/stop/restart from one (stop joins the thread
+  // that runs it). Keep them short: the stream waits for them.
+  std::function<void(const PluginInfo&)> onRegistered{};
+  std::function<void(const std::string& resource, const DeviceUpdate&)> onDevices{};
+  std::function<void(const std::string& resource)> onStreamEnded{};
+  std::function<void(const std::string& resource, const std::string& message)> onRegisterFailed{};
+};
+
+class KubeletSim {
+ public:
+  explicit KubeletSim(SimOptions options);
+  ~KubeletSim();
+  KubeletSim(const KubeletSim&) = delete;
+  KubeletSim& operator=(const KubeletSim&) = delete;
+
+  // Creates dir if missing and listens on dir/kubelet.sock (Registration service).
+  bool start();
+  // Stops serving Register and closes every plugin channel, which ends the streams.
+  void stop();
+  // What a kubelet restart looks like to a plugin: stop, remove every socket file in dir
+  // (plugins' included), listen on a fresh kubelet.sock.
+  bool restart();
+
+  std::string socketPath() const;
+
+  // Waits until `resource` has registered successfully at least n times in total.
+  bool waitForRegistrations(const std::string& resource, int n, std::chrono::milliseconds timeout);
+  // Returns the first of the latest update and those after it that satisfies pred, i.e. the
+  // current device set if it already matches, else the first later one that does.
+  std::optional<DeviceUpdate> waitForDevices(
+      const std::string& resource, std::function<bool(const std::vector<v1beta1::Device>&)> pred,
+      std::chrono::milliseconds timeout);
+  // Waits until the current ListAndWatch of `resource` has ended (e.g. the plugin stopped).
+  bool waitForStreamEnded(const std::string& resource, std::chrono::milliseconds timeout);
+
+  // Every update since the last successful registration of `resource`.
+  std::vector<DeviceUpdate> updates(const std::string& resource);
+  std::optional<PluginInfo> plugin(const std::string& resource);
+  std::vector<std::string> registrationErrors();
+
+  // Calls on the registered plugin of `resource` as the kubelet makes them: one container
+  // request each, a fresh ClientContext each.
+  grpc::Status allocate(const std::string& resource, const std::vector<std::string>& ids,
+                        v1beta1::AllocateResponse* out);
+  grpc::Status getPreferredAllocation(const std::string& resource,
+                                      const std::vector<std::string>& available,
+                                      const std::vector<std::string>& mustInclude, int size,
+                                      v1beta1::PreferredAllocationResponse* out);
+  // 30 s deadline, sent as grpc-timeout, like the kubelet.
+  grpc::Status preStartContainer(const std::string& resource, const std::vector<std::string>& ids);
+  grpc::Status getOptions(const std::string& resource, v1beta1::DevicePluginOptions* out);
+
+ private:
+  class RegistrationService;
+  class Connection;
+
+  struct ResourceState {
+    std::shared_ptr<Connection> current;  // the plugin the kubelet would call; null before one
+    PluginInfo info;
+    std::vector<DeviceUpdate> updates;
+    unsigned generation = 0;  // bumped at each registration, so waiters notice the reset
+  };
+
+  grpc::Status handleRegister(grpc::ServerContext* context, const v1beta1::RegisterRequest& req);
+  void streamUpdate(Connection* conn, DeviceUpdate update);
+  void streamEnded(Connection* conn);
+  std::shared_ptr<Connection> connectionFor(const std::string& resource);
+  void removeSockets();
+
+  const SimOptions options_;
+  const std::string dir_;  // absolute
+
+  std::mutex serverMutex_;  // serialises start/stop; never held with mutex_ taken first
+  std::unique_ptr<RegistrationService> service_;
+  std::unique_ptr<grpc::Server> server_;
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool serving_ = false;  // Register calls finishing after stop() must not leave a plugin behind
+  std::map<std::string, ResourceState> resources_;
+  std::vector<std::string> registrationErrors_;
+};
+
+}  // namespace udp::sim
