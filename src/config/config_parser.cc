@@ -28,9 +28,8 @@ constexpr std::string_view kAttributeKeys[] = {"name", "healthy"};
 // The schema of DESIGN.md §2, walked over the YAML tree.
 class Validator : NodeReader {
  public:
-  using NodeReader::droppedErrors;
+  using NodeReader::errors;
   using NodeReader::NodeReader;
-  using NodeReader::takeErrors;
 
   Config config(const YamlNode& root) {
     Config config;
@@ -331,11 +330,6 @@ class Validator : NodeReader {
   std::map<std::string, SourcePosition> resourceNames_;
 };
 
-bool before(const Diagnostic& a, const Diagnostic& b) {
-  return std::pair(a.position.line, a.position.column) <
-         std::pair(b.position.line, b.position.column);
-}
-
 }  // namespace
 
 ParseOutcome parseConfig(std::string_view text) {
@@ -347,27 +341,23 @@ ParseOutcome parseConfig(std::string_view text) {
     return outcome;
   }
   YamlDocument document = parseYaml(text);
-  std::size_t dropped = document.droppedErrors;
-  if (!document.root) {
-    outcome.errors = std::move(document.errors);
-    if (outcome.errors.empty()) {
-      outcome.errors.push_back({{1, 1}, "the config is empty; it needs a 'resources' list"});
-    }
-  } else {
-    Validator validator(std::move(document.errors), dropped);
-    Config config = validator.config(*document.root);
-    dropped = validator.droppedErrors();
-    outcome.errors = validator.takeErrors();
-    if (outcome.errors.empty()) {
-      outcome.config = std::move(config);
-      return outcome;
-    }
+  if (!document.root && document.errors.count() == 0) {
+    outcome.errors.push_back({{1, 1}, "the config is empty; it needs a 'resources' list"});
+    return outcome;
   }
-  std::stable_sort(outcome.errors.begin(), outcome.errors.end(), before);
-  if (outcome.errors.size() + dropped > kMaxDiagnostics) {
-    std::size_t more = outcome.errors.size() + dropped - kMaxDiagnostics;
-    outcome.errors.resize(std::min(outcome.errors.size(), kMaxDiagnostics));
-    outcome.errors.push_back({{}, "and " + std::to_string(more) + " more errors; fix these first"});
+  Validator validator(std::move(document.errors));
+  Config config;
+  if (document.root) config = validator.config(*document.root);
+  DiagnosticList& errors = validator.errors();
+  if (errors.count() == 0) {
+    outcome.config = std::move(config);
+    return outcome;
+  }
+  std::size_t dropped = errors.dropped();
+  outcome.errors = errors.take();
+  if (dropped > 0) {
+    outcome.errors.push_back(
+        {{}, "and " + std::to_string(dropped) + " more errors; fix these first"});
   }
   return outcome;
 }

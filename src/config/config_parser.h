@@ -15,14 +15,14 @@
 namespace udp::config {
 
 struct ParseOutcome {
-  std::optional<Config> config;    // set exactly when errors is empty
-  std::vector<Diagnostic> errors;  // every problem found, ordered by position
+  std::optional<Config> config;  // set exactly when errors is empty
+  // Ordered by position: every problem found, or the first kMaxDiagnostics and then one without
+  // a position saying how many more there were.
+  std::vector<Diagnostic> errors;
 };
 
 // Larger texts are refused before parsing: a config is a few KiB.
 inline constexpr std::size_t kMaxConfigBytes = 1 << 20;
-// After this many, one last diagnostic says how many more there were.
-inline constexpr std::size_t kMaxDiagnostics = 100;
 
 ParseOutcome parseConfig(std::string_view text);
 

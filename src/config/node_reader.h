@@ -4,7 +4,6 @@
 // positioned diagnostic for each value that does not fit instead of stopping, so that one run
 // reports every problem.
 
-#include <cstddef>
 #include <initializer_list>
 #include <optional>
 #include <span>
@@ -28,22 +27,14 @@ class NodeReader {
  public:
   using Keys = std::span<const std::string_view>;
 
-  // Starts with the errors found while building the tree, and how many of those were dropped.
-  NodeReader(std::vector<Diagnostic> errors, std::size_t dropped)
-      : errors_(std::move(errors)), dropped_(dropped) {}
+  // Starts with the errors found while building the tree.
+  explicit NodeReader(DiagnosticList errors) : errors_(std::move(errors)) {}
 
-  // Past kMaxKeptErrors, errors are only counted: a hostile megabyte could otherwise hold
-  // hundreds of thousands of messages, when only the first kMaxDiagnostics are shown.
   void error(SourcePosition position, std::string message) {
-    if (errors_.size() < kMaxKeptErrors) {
-      errors_.push_back({position, std::move(message)});
-    } else {
-      ++dropped_;
-    }
+    errors_.add({position, std::move(message)});
   }
-  std::size_t errorCount() const { return errors_.size() + dropped_; }
-  std::size_t droppedErrors() const { return dropped_; }
-  std::vector<Diagnostic> takeErrors() { return std::move(errors_); }
+  std::size_t errorCount() const { return errors_.count(); }
+  DiagnosticList& errors() { return errors_; }
 
   // `where` completes "unknown key 'x' ...", e.g. "in a resource".
   void unknownKey(const YamlEntry& entry, std::string_view where, Keys allowed);
@@ -73,12 +64,7 @@ class NodeReader {
   }
 
  private:
-  // Errors come roughly in document order, so keeping a margin over kMaxDiagnostics keeps the
-  // ones that sort first.
-  static constexpr std::size_t kMaxKeptErrors = 1000;
-
-  std::vector<Diagnostic> errors_;
-  std::size_t dropped_ = 0;
+  DiagnosticList errors_;
 };
 
 std::string join(NodeReader::Keys keys);

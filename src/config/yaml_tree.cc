@@ -82,7 +82,7 @@ class Parser {
       yaml_event_delete(&event);
     }
     if (!ok) root_.reset();
-    return {std::move(root_), std::move(errors_), dropped_};
+    return {std::move(root_), std::move(errors_)};
   }
 
  private:
@@ -95,11 +95,7 @@ class Parser {
   };
 
   void error(SourcePosition position, std::string message) {
-    if (errors_.size() < kMaxYamlErrors) {
-      errors_.push_back({position, std::move(message)});
-    } else {
-      ++dropped_;
-    }
+    errors_.add({position, std::move(message)});
   }
 
   void syntaxError() {
@@ -232,8 +228,7 @@ class Parser {
   yaml_parser_t parser_;
   std::vector<Frame> stack_;
   std::optional<YamlNode> root_;
-  std::vector<Diagnostic> errors_;
-  std::size_t dropped_ = 0;
+  DiagnosticList errors_;
   int documents_ = 0;
 };
 

@@ -5,7 +5,6 @@
 // than one document, deep nesting. Scalars keep their text: what a scalar means (string,
 // number, boolean) is for the schema to say, so "0403" stays "0403".
 
-#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,8 +37,6 @@ struct YamlEntry {
 
 // Mappings and sequences nest at most this deep; a config needs six levels.
 inline constexpr int kMaxYamlDepth = 32;
-// Errors kept; more are only counted (a megabyte of duplicate keys is not worth the memory).
-inline constexpr std::size_t kMaxYamlErrors = 1000;
 
 struct YamlDocument {
   // nullopt after a syntax error, an alias, a second document, a non-string key, or too deep
@@ -47,8 +44,7 @@ struct YamlDocument {
   // errors, but the tree (holding each key's first value, reading a tagged node as untagged) is
   // still returned so that the schema can report more.
   std::optional<YamlNode> root;
-  std::vector<Diagnostic> errors;  // at most kMaxYamlErrors, in document order
-  std::size_t droppedErrors = 0;   // found after those
+  DiagnosticList errors;
 };
 
 // Pure: no I/O, no globals.

@@ -138,33 +138,44 @@ void Reactor::addTurnEndHook(std::function<void()> hook) {
 }
 
 int Reactor::run() {
-  struct Completion {
-    Op* op;
-    int res;
-    uint32_t flags;
-  };
-  std::vector<Completion> batch;
-  batch.reserve(64);
   while (!stopping_) {
-    int rc = io_uring_submit_and_wait(&ring_, 1);
-    if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) return rc;
-
-    // Copy the batch out and release the CQ ring once, so callbacks may submit freely.
-    batch.clear();
-    io_uring_cqe* cqe;
-    unsigned head;
-    unsigned seen = 0;
-    io_uring_for_each_cqe(&ring_, head, cqe) {
-      ++seen;
-      auto* op = static_cast<Op*>(io_uring_cqe_get_data(cqe));
-      if (op != nullptr) batch.push_back({op, cqe->res, cqe->flags});
-    }
-    io_uring_cq_advance(&ring_, seen);
-
-    for (const Completion& c : batch) c.op->complete(c.res, c.flags);
-    ++turns_;
-    for (auto& hook : turnEndHooks_) hook();
+    int rc = turn(nullptr);
+    if (rc < 0) return rc;
   }
+  return 0;
+}
+
+int Reactor::runOnce(std::chrono::milliseconds timeout) {
+  __kernel_timespec ts{};
+  ts.tv_sec = timeout.count() / 1000;
+  ts.tv_nsec = (timeout.count() % 1000) * 1'000'000;
+  return turn(&ts);
+}
+
+int Reactor::turn(__kernel_timespec* timeout) {
+  io_uring_cqe* first = nullptr;
+  int rc = timeout == nullptr ? io_uring_submit_and_wait(&ring_, 1)
+                              : io_uring_submit_and_wait_timeout(&ring_, &first, 1, timeout,
+                                                                 nullptr);
+  if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY && rc != -ETIME) return rc;
+
+  // Copy the batch out and release the CQ ring once, so callbacks may submit freely.
+  batch_.clear();
+  io_uring_cqe* cqe;
+  unsigned head;
+  unsigned seen = 0;
+  io_uring_for_each_cqe(&ring_, head, cqe) {
+    ++seen;
+    // LIBURING_UDATA_TIMEOUT: liburing's own timeout on kernels without EXT_ARG (< 5.11).
+    if (cqe->user_data == LIBURING_UDATA_TIMEOUT) continue;
+    auto* op = static_cast<Op*>(io_uring_cqe_get_data(cqe));
+    if (op != nullptr) batch_.push_back({op, cqe->res, cqe->flags});
+  }
+  io_uring_cq_advance(&ring_, seen);
+
+  for (const Completion& c : batch_) c.op->complete(c.res, c.flags);
+  ++turns_;
+  for (auto& hook : turnEndHooks_) hook();
   return 0;
 }
 

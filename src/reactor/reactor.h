@@ -44,6 +44,8 @@ class Reactor {
 
   // Runs until stop(); returns 0, or a negative errno if waiting on the ring failed.
   int run();
+  // One turn: waits up to `timeout` for completions and dispatches them (tests step with it).
+  int runOnce(std::chrono::milliseconds timeout);
   void stop() { stopping_ = true; }
   bool stopping() const { return stopping_; }
   uint64_t turns() const { return turns_; }
@@ -51,9 +53,17 @@ class Reactor {
  private:
   Reactor() = default;
   io_uring_sqe* nextSqe();
+  int turn(__kernel_timespec* timeout);
   void prepared(io_uring_sqe* sqe, Op& op);
 
+  struct Completion {
+    Op* op;
+    int res;
+    uint32_t flags;
+  };
+
   io_uring ring_{};
+  std::vector<Completion> batch_;  // reused every turn
   bool ringReady_ = false;
   bool stopping_ = false;
   uint64_t turns_ = 0;
