@@ -1,6 +1,5 @@
 #include "config/config_parser.h"
 
-#include <algorithm>
 #include <map>
 #include <utility>
 
@@ -317,8 +316,9 @@ class Validator : NodeReader {
         unknownKey(entry, "in a health 'attribute'", kAttributeKeys);
       }
     }
-    if (!haveName)
+    if (!haveName) {
       error(node.position, "the health 'attribute' needs a 'name' (a sysfs attribute)");
+    }
     if (!haveHealthy) {
       error(node.position,
             "the health 'attribute' needs 'healthy' (the value, a glob, that means healthy)");

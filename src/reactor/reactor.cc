@@ -154,9 +154,9 @@ int Reactor::runOnce(std::chrono::milliseconds timeout) {
 
 int Reactor::turn(__kernel_timespec* timeout) {
   io_uring_cqe* first = nullptr;
-  int rc = timeout == nullptr ? io_uring_submit_and_wait(&ring_, 1)
-                              : io_uring_submit_and_wait_timeout(&ring_, &first, 1, timeout,
-                                                                 nullptr);
+  int rc = timeout == nullptr
+               ? io_uring_submit_and_wait(&ring_, 1)
+               : io_uring_submit_and_wait_timeout(&ring_, &first, 1, timeout, nullptr);
   if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY && rc != -ETIME) return rc;
 
   // Copy the batch out and release the CQ ring once, so callbacks may submit freely.

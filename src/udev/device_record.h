@@ -43,13 +43,13 @@ class MapAttributeReader final : public AttributeReader {
 };
 
 struct DeviceRecord {
-  std::string syspath;    // e.g. /sys/devices/.../tty/ttyUSB0; the key a device is tracked by
-  std::string devpath;    // syspath without the sysfs mount point, as in DEVPATH / DEVPATH_OLD
+  std::string syspath;  // e.g. /sys/devices/.../tty/ttyUSB0; the key a device is tracked by
+  std::string devpath;  // syspath without the sysfs mount point, as in DEVPATH / DEVPATH_OLD
   std::string subsystem;
-  std::string sysname;    // the kernel name, e.g. ttyUSB0
-  std::string devnode;    // empty when the device has no node
+  std::string sysname;  // the kernel name, e.g. ttyUSB0
+  std::string devnode;  // empty when the device has no node
   std::string devtype;
-  std::string driver;     // of the device, else of its nearest ancestor that has one
+  std::string driver;  // of the device, else of its nearest ancestor that has one
   std::map<std::string, std::string, std::less<>> properties;  // uevent + udev database
   std::vector<std::string> devlinks;                           // sorted
   // Never null in records built by fromUdevDevice; null reads as "no attributes at all".

@@ -14,8 +14,7 @@ void DeviceTracker::update(const DeviceRecord& device, plugin::DeviceSink& sink)
   for (size_t i = 0; i < resources_.size(); ++i) updateOne(i, device, sink);
 }
 
-void DeviceTracker::updateOne(size_t index, const DeviceRecord& device,
-                              plugin::DeviceSink& sink) {
+void DeviceTracker::updateOne(size_t index, const DeviceRecord& device, plugin::DeviceSink& sink) {
   const config::Resource& resource = resources_[index];
   State& state = states_[index];
   auto it = state.bySyspath.find(device.syspath);

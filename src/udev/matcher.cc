@@ -7,8 +7,8 @@
 namespace udp::udev {
 namespace {
 
-bool attributesMatchAt(const std::map<std::string, std::string>& wanted,
-                       const DeviceRecord& device, size_t level) {
+bool attributesMatchAt(const std::map<std::string, std::string>& wanted, const DeviceRecord& device,
+                       size_t level) {
   for (const auto& [name, pattern] : wanted) {
     std::optional<std::string> value = device.attribute(level, name);
     if (!value || !globMatch(pattern, *value)) return false;

@@ -16,7 +16,7 @@
 namespace udp::udev {
 
 bool udevdAnswers(const std::string& controlSocket) {
-  struct stat st{};
+  struct stat st {};
   if (stat(controlSocket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return false;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -30,25 +30,25 @@ bool udevdAnswers(const std::string& controlSocket) {
   return errno == EAGAIN || errno == EINPROGRESS;
 }
 
-UdevDeviceSource::UdevDeviceSource(const config::Config& config, UdevSourceOptions options)
-    : options_(std::move(options)), tracker_(config.resources) {
-  switch (config.udevSource) {
+const char* resolveSource(config::UdevSource choice, const std::string& controlSocket) {
+  switch (choice) {
     case config::UdevSource::kUdev:
-      sourceName_ = "udev";
-      break;
+      return "udev";
     case config::UdevSource::kKernel:
-      sourceName_ = "kernel";
-      break;
+      return "kernel";
     case config::UdevSource::kAuto:
-      break;  // decided in start(), when udevd's liveness matters
+      break;
   }
+  return udevdAnswers(controlSocket) ? "udev" : "kernel";
 }
+
+UdevDeviceSource::UdevDeviceSource(const config::Config& config, UdevSourceOptions options)
+    : options_(std::move(options)), choice_(config.udevSource), tracker_(config.resources) {}
 
 Result<void> UdevDeviceSource::start(reactor::Reactor& reactor, plugin::DeviceSink& sink) {
   if (monitor_) return makeError(-EALREADY, "udev source already started");
-  if (std::string_view(sourceName_) == "none") {
-    sourceName_ = udevdAnswers(options_.controlSocket) ? "udev" : "kernel";
-  }
+  // Decided now rather than at construction: udevd may have come or gone since.
+  sourceName_ = resolveSource(choice_, options_.controlSocket);
   udev_.reset(udev_new());
   if (!udev_) return makeError(-ENOMEM, "udev_new failed");
   monitor_.reset(udev_monitor_new_from_netlink(udev_.get(), sourceName_));
@@ -103,10 +103,13 @@ Result<void> UdevDeviceSource::scan(bool reconcile) {
     std::set<std::string, std::less<>> present(syspaths->begin(), syspaths->end());
     tracker_.removeAbsent(present, *sink_);
   }
+  PropertySource properties = std::string_view(sourceName_) == "kernel"
+                                  ? PropertySource::kUeventFile
+                                  : PropertySource::kLibudev;
   for (const std::string& syspath : *syspaths) {
     UdevDevicePtr device(udev_device_new_from_syspath(udev_.get(), syspath.c_str()));
     // Gone since the enumeration listed it: its remove event is queued on the monitor.
-    if (device) tracker_.update(recordFromUdev(device.get()), *sink_);
+    if (device) tracker_.update(recordFromUdev(device.get(), properties), *sink_);
   }
   return {};
 }

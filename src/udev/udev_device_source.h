@@ -16,8 +16,19 @@
 
 namespace udp::udev {
 
+// True when something accepts a connection on udevd's control socket. The file alone proves
+// nothing: a dead udevd leaves it behind, and a container may see the host's.
+bool udevdAnswers(const std::string& controlSocket);
+
+inline constexpr const char* kUdevControlSocket = "/run/udev/control";
+
+// The monitor to follow: "udev" (events after udevd processed them, with its database) when
+// asked for or, with kAuto, when udevd answers; else "kernel" (raw uevents).
+const char* resolveSource(config::UdevSource choice,
+                          const std::string& controlSocket = kUdevControlSocket);
+
 struct UdevSourceOptions {
-  std::string controlSocket = "/run/udev/control";  // where a live udevd answers
+  std::string controlSocket = kUdevControlSocket;  // where a live udevd answers
   // SO_RCVBUF of the monitor in bytes; <= 0 keeps the kernel default. Large, so a burst of
   // uevents does not overflow while the reactor is busy; tests set it tiny to force ENOBUFS.
   // Unprivileged, the kernel caps it at net.core.rmem_max, which rescans make up for.
@@ -25,10 +36,6 @@ struct UdevSourceOptions {
   // Messages read per readiness before yielding to the rest of the reactor.
   int maxEventsPerWakeup = 1024;
 };
-
-// True when something accepts a connection on udevd's control socket. The file alone proves
-// nothing: a dead udevd leaves it behind, and a container may see the host's.
-bool udevdAnswers(const std::string& controlSocket);
 
 class UdevDeviceSource final : public plugin::DeviceSource {
  public:
@@ -45,8 +52,7 @@ class UdevDeviceSource final : public plugin::DeviceSource {
   void stop() override;
   bool idle() const override { return !readableOp_.pending(); }
 
-  // "udev" (events after udevd processed them, with its database) or "kernel" (raw uevents);
-  // "none" before start().
+  // resolveSource()'s choice: "udev" or "kernel"; "none" before start().
   const char* sourceName() const { return sourceName_; }
   // Full rescans after lost events; for tests and metrics.
   uint64_t rescans() const { return rescans_; }
@@ -61,6 +67,7 @@ class UdevDeviceSource final : public plugin::DeviceSource {
   void fail(int error);
 
   UdevSourceOptions options_;
+  config::UdevSource choice_;
   DeviceTracker tracker_;
   UdevPtr udev_;
   UdevMonitorPtr monitor_;

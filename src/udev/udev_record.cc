@@ -12,7 +12,9 @@
 namespace udp::udev {
 namespace {
 
-std::string orEmpty(const char* s) { return s != nullptr ? std::string(s) : std::string(); }
+std::string orEmpty(const char* s) {
+  return s != nullptr ? std::string(s) : std::string();
+}
 
 // Reads sysfs through libudev rather than open(2) on syspaths, so that umockdev testbeds and
 // libudev's own attribute cache apply. Owns a reference on the device, which owns its parents.
@@ -56,9 +58,26 @@ void addSplit(std::vector<std::string>& out, std::string_view list) {
   }
 }
 
+void addUeventFile(std::map<std::string, std::string, std::less<>>& properties,
+                   udev_device* device) {
+  const char* uevent = udev_device_get_sysattr_value(device, "uevent");
+  std::string_view lines = uevent != nullptr ? uevent : "";
+  while (!lines.empty()) {
+    size_t end = lines.find('\n');
+    std::string_view line = lines.substr(0, end);
+    size_t eq = line.find('=');
+    if (eq != std::string_view::npos && eq > 0) {
+      properties.insert_or_assign(std::string(line.substr(0, eq)),
+                                  std::string(line.substr(eq + 1)));
+    }
+    if (end == std::string_view::npos) break;
+    lines.remove_prefix(end + 1);
+  }
+}
+
 }  // namespace
 
-DeviceRecord recordFromUdev(udev_device* device) {
+DeviceRecord recordFromUdev(udev_device* device, PropertySource properties) {
   DeviceRecord record;
   record.syspath = orEmpty(udev_device_get_syspath(device));
   record.devpath = orEmpty(udev_device_get_devpath(device));
@@ -68,9 +87,16 @@ DeviceRecord recordFromUdev(udev_device* device) {
   record.driver = driverOf(device);
 
   udev_list_entry* entry;
-  udev_list_entry_foreach(entry, udev_device_get_properties_list_entry(device)) {
-    record.properties.emplace(orEmpty(udev_list_entry_get_name(entry)),
-                              orEmpty(udev_list_entry_get_value(entry)));
+  if (properties == PropertySource::kUeventFile) {
+    // What a kernel uevent for the device would carry besides ACTION and SEQNUM.
+    record.properties.emplace("DEVPATH", record.devpath);
+    if (!record.subsystem.empty()) record.properties.emplace("SUBSYSTEM", record.subsystem);
+    addUeventFile(record.properties, device);
+  } else {
+    udev_list_entry_foreach(entry, udev_device_get_properties_list_entry(device)) {
+      record.properties.emplace(orEmpty(udev_list_entry_get_name(entry)),
+                                orEmpty(udev_list_entry_get_value(entry)));
+    }
   }
 
   record.devnode = orEmpty(udev_device_get_devnode(device));
@@ -81,8 +107,10 @@ DeviceRecord recordFromUdev(udev_device* device) {
     }
   }
 
-  udev_list_entry_foreach(entry, udev_device_get_devlinks_list_entry(device)) {
-    record.devlinks.push_back(orEmpty(udev_list_entry_get_name(entry)));
+  if (properties == PropertySource::kLibudev) {
+    udev_list_entry_foreach(entry, udev_device_get_devlinks_list_entry(device)) {
+      record.devlinks.push_back(orEmpty(udev_list_entry_get_name(entry)));
+    }
   }
   if (const std::string* links = record.property("DEVLINKS")) addSplit(record.devlinks, *links);
   std::sort(record.devlinks.begin(), record.devlinks.end());
@@ -105,8 +133,8 @@ std::optional<std::set<std::string>> ruleSubsystems(
   return subsystems;
 }
 
-Result<std::vector<std::string>> enumerateSyspaths(
-    ::udev& context, const std::vector<config::Resource>& resources) {
+Result<std::vector<std::string>> enumerateSyspaths(::udev& context,
+                                                   const std::vector<config::Resource>& resources) {
   std::vector<std::string> syspaths;
   std::optional<std::set<std::string>> subsystems = ruleSubsystems(resources);
   // No rules at all: nothing can match, and an unfiltered enumeration would list every device.
@@ -118,8 +146,8 @@ Result<std::vector<std::string>> enumerateSyspaths(
     for (const std::string& subsystem : *subsystems) {
       int rc = udev_enumerate_add_match_subsystem(enumerate.get(), subsystem.c_str());
       if (rc < 0) {
-        return makeError(rc, "udev enumerate: cannot match subsystem " + subsystem + ": " +
-                                 std::strerror(-rc));
+        return makeError(
+            rc, "udev enumerate: cannot match subsystem " + subsystem + ": " + std::strerror(-rc));
       }
     }
   }

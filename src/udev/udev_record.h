@@ -16,9 +16,20 @@
 
 namespace udp::udev {
 
+enum class PropertySource {
+  kLibudev,     // what libudev has: the uevent plus the udev database, or an event's own
+  kUeventFile,  // only the device's sysfs uevent file, never the udev database
+};
+
 // Copies what the matcher needs out of `device` (non-null). The record keeps a reference on the
 // device for on-demand attribute reads, so records are meant to be short-lived.
-DeviceRecord recordFromUdev(udev_device* device);
+//
+// Following raw kernel uevents, enumerate with kUeventFile: kernel events never carry udev's
+// properties, and without a live udevd its database is stale or absent, so an enumerated
+// device read with them could get another ID (a serial) than its own later events (its kernel
+// name).
+DeviceRecord recordFromUdev(udev_device* device,
+                            PropertySource properties = PropertySource::kLibudev);
 
 // The subsystems the rules name, so that enumeration and the monitor can skip the rest; nullopt
 // when some rule names none (every device may match it).

@@ -2,7 +2,10 @@
 
 #include <errno.h>
 
+#include <string_view>
+
 #include "udev/device_tracker.h"
+#include "udev/udev_device_source.h"
 #include "udev/udev_ptr.h"
 #include "udev/udev_record.h"
 
@@ -24,11 +27,15 @@ Result<std::vector<ScannedDevice>> scanOnce(const config::Config& config) {
   Result<std::vector<std::string>> syspaths = enumerateSyspaths(*context, config.resources);
   if (!syspaths) return syspaths.error();
 
+  // Read the devices as the daemon would, so the IDs listed are the ones it advertises.
+  PropertySource properties = std::string_view(resolveSource(config.udevSource)) == "kernel"
+                                  ? PropertySource::kUeventFile
+                                  : PropertySource::kLibudev;
   DeviceTracker tracker(config.resources);
   NullSink sink;
   for (const std::string& syspath : *syspaths) {
     UdevDevicePtr device(udev_device_new_from_syspath(context.get(), syspath.c_str()));
-    if (device) tracker.update(recordFromUdev(device.get()), sink);  // else gone meanwhile
+    if (device) tracker.update(recordFromUdev(device.get(), properties), sink);  // else gone
   }
 
   std::vector<ScannedDevice> out;

@@ -5,6 +5,7 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/codegen/client_unary_call.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -393,4 +394,70 @@ TEST_CASE("SIGTERM ends the streams, removes our sockets and exits 0") {
   CHECK(h.plugin->terminate() == 0);
   CHECK(h.sim->waitForStreamEnded(kFoo, 5s));
   CHECK(lstat(socket.c_str(), &st) != 0);
+}
+
+TEST_CASE("a dead kubelet.sock (stale file): retries with backoff, registers when one listens") {
+  Harness h("", /*startSim=*/false);
+  // A socket file nobody listens on, like one left by a crashed kubelet.
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string stale = h.dir + "/kubelet.sock";
+  snprintf(addr.sun_path, sizeof addr.sun_path, "%s", stale.c_str());
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  close(fd);
+
+  h.startPlugin();
+  std::this_thread::sleep_for(500ms);  // several failed attempts, backing off
+  CHECK(h.plugin->waitExit(0) == -1);
+  REQUIRE(h.sim->start());  // removes every socket (ours too) and listens on a fresh one
+  REQUIRE(h.sim->waitForRegistrations(kFoo, 1, 5s));
+  CHECK(h.sim->waitForDevices(kFoo, idsAre({}), 5s));
+}
+
+TEST_CASE("command line: usage and config errors exit 1, --version exits 0") {
+  TempDir tmp;
+  std::string binary = udp::testing::binaryFromEnv("SCRIPTED_PLUGIN");
+  PluginProcess noConfig(binary, {"run"});
+  CHECK(noConfig.waitExit(5000) == 1);
+  PluginProcess unknown(binary, {"--config", "x", "--frobnicate"});
+  CHECK(unknown.waitExit(5000) == 1);
+  tmp.write("bad.yaml", "resources:\n  - name: nodomain\n    match: [{subsystem: tty}]\n");
+  PluginProcess badConfig(binary, {"run", "--config", tmp.file("bad.yaml")});
+  CHECK(badConfig.waitExit(5000) == 1);
+  PluginProcess check(binary, {"check-config", "--config", tmp.file("bad.yaml")});
+  CHECK(check.waitExit(5000) == 1);
+  PluginProcess missing(binary, {"check-config", "--config", tmp.file("absent.yaml")});
+  CHECK(missing.waitExit(5000) == 1);
+  PluginProcess version(binary, {"--version"});
+  CHECK(version.waitExit(5000) == 0);
+}
+
+TEST_CASE("SIGHUP with a broken config keeps the running one; a good one keeps unchanged streams") {
+  Harness h;
+  h.startPlugin();
+  REQUIRE(h.sim->waitForRegistrations(kFoo, 1, 5s));
+  REQUIRE(h.sim->waitForRegistrations(kBar, 1, 5s));
+  h.addBaseDevices();
+  REQUIRE(h.sim->waitForDevices(kFoo, idsAre({"dev0", "dev1", "dev2"}), 5s));
+
+  h.tmp.write("config.yaml", "resources: [this is not valid");
+  kill(h.plugin->pid(), SIGHUP);
+  std::this_thread::sleep_for(200ms);
+  CHECK(h.plugin->waitExit(0) == -1);
+  CHECK(h.sim->plugin(kFoo)->registrations == 1);
+  CHECK(h.sim->plugin(kFoo)->streaming);
+
+  // bar changes (new permissions), foo does not: only bar registers again.
+  std::string changed = kConfig;
+  changed += "    permissions: r\n";
+  h.tmp.write("config.yaml", changed);
+  kill(h.plugin->pid(), SIGHUP);
+  REQUIRE(h.sim->waitForRegistrations(kBar, 2, 5s));
+  std::this_thread::sleep_for(100ms);
+  CHECK(h.sim->plugin(kFoo)->registrations == 1);
+  CHECK(h.sim->plugin(kFoo)->streaming);
+  v1beta1::AllocateResponse response;
+  CHECK(h.sim->allocate(kFoo, {"dev0"}, &response).ok());
+  CHECK(h.plugin->terminate() == 0);
 }

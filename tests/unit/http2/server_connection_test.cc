@@ -68,8 +68,9 @@ class RawClient {
     nghttp2_session_callbacks_set_on_header_callback(
         cbs, [](nghttp2_session*, const nghttp2_frame* f, const uint8_t* n, size_t nl,
                 const uint8_t* v, size_t vl, uint8_t, void* u) {
-          static_cast<RawClient*>(u)->streams[f->hd.stream_id].headers[std::string(
-              reinterpret_cast<const char*>(n), nl)] =
+          static_cast<RawClient*>(u)
+              ->streams[f->hd.stream_id]
+              .headers[std::string(reinterpret_cast<const char*>(n), nl)] =
               std::string(reinterpret_cast<const char*>(v), vl);
           return 0;
         });
@@ -104,8 +105,7 @@ class RawClient {
     nghttp2_data_provider provider{};
     provider.source.ptr = &bodies_.back();
     provider.read_callback = [](nghttp2_session*, int32_t, uint8_t* buf, size_t length,
-                                uint32_t* flags, nghttp2_data_source* source,
-                                void*) -> ssize_t {
+                                uint32_t* flags, nghttp2_data_source* source, void*) -> ssize_t {
       auto* b = static_cast<std::string*>(source->ptr);
       size_t n = std::min(length, b->size());
       memcpy(buf, b->data(), n);
@@ -113,8 +113,8 @@ class RawClient {
       if (b->empty()) *flags |= NGHTTP2_DATA_FLAG_EOF;
       return static_cast<ssize_t>(n);
     };
-    int32_t id = nghttp2_submit_request(session_, nullptr, nv.data(), nv.size(), &provider,
-                                        nullptr);
+    int32_t id =
+        nghttp2_submit_request(session_, nullptr, nv.data(), nv.size(), &provider, nullptr);
     pump();
     return id;
   }
@@ -129,8 +129,7 @@ class RawClient {
     char buf[65536];
     ssize_t got;
     while ((got = read(fd_, buf, sizeof buf)) > 0) {
-      nghttp2_session_mem_recv(session_, reinterpret_cast<uint8_t*>(buf),
-                               static_cast<size_t>(got));
+      nghttp2_session_mem_recv(session_, reinterpret_cast<uint8_t*>(buf), static_cast<size_t>(got));
     }
   }
 
@@ -178,9 +177,8 @@ struct Fixture {
 
 std::vector<std::pair<std::string, std::string>> grpcHeaders(std::string path,
                                                              std::string authority = "localhost") {
-  return {{":method", "POST"},  {":scheme", "http"},
-          {":path", path},      {":authority", authority},
-          {"te", "trailers"},   {"content-type", "application/grpc"}};
+  return {{":method", "POST"},       {":scheme", "http"}, {":path", path},
+          {":authority", authority}, {"te", "trailers"},  {"content-type", "application/grpc"}};
 }
 
 std::string framed(std::string_view message) {
@@ -257,8 +255,7 @@ TEST_CASE("request checks") {
     CHECK(r.headers["grpc-status"] == "3");
   }
   SUBCASE("no message at all is INVALID_ARGUMENT") {
-    CHECK(f.finish(f.client->request(grpcHeaders("/t.S/Echo"), "")).headers["grpc-status"] ==
-          "3");
+    CHECK(f.finish(f.client->request(grpcHeaders("/t.S/Echo"), "")).headers["grpc-status"] == "3");
   }
   SUBCASE("the compressed flag is UNIMPLEMENTED") {
     std::string bytes = framed("abc");

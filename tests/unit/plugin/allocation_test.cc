@@ -124,8 +124,8 @@ TEST_CASE("preferred allocation packs onto the fewest NUMA nodes") {
 
   // A must-include device on node 2 pulls the rest onto node 2.
   v1beta1::PreferredAllocationResponse r2;
-  REQUIRE(plugin::preferredAllocation(resource, inventory, preferredRequest(all, {"n2b"}, 2), r2)
-              .ok());
+  REQUIRE(
+      plugin::preferredAllocation(resource, inventory, preferredRequest(all, {"n2b"}, 2), r2).ok());
   CHECK(chosen(r2) == std::vector<std::string>{"n2b", "n2a"});
 
   // Without numa packing: the kubelet's order.

@@ -40,8 +40,8 @@ DeviceRecord renumbered(const DeviceRecord& from, const std::string& sysname) {
   DeviceRecord r = from;
   r.sysname = sysname;
   r.devnode = "/dev/" + sysname;
-  r.syspath = "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0/" + sysname + "/tty/" +
-              sysname;
+  r.syspath =
+      "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0/" + sysname + "/tty/" + sysname;
   r.devpath = r.syspath.substr(4);
   return r;
 }

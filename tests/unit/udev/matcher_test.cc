@@ -9,9 +9,13 @@ namespace {
 
 using testing::usbSerialRecord;
 
-bool matches(const config::MatchRule& rule) { return matchesRule(rule, usbSerialRecord()); }
+bool matches(const config::MatchRule& rule) {
+  return matchesRule(rule, usbSerialRecord());
+}
 
-TEST_CASE("an empty rule matches every device") { CHECK(matches({})); }
+TEST_CASE("an empty rule matches every device") {
+  CHECK(matches({}));
+}
 
 TEST_CASE("subsystem is exact") {
   config::MatchRule rule;

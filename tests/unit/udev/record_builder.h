@@ -38,7 +38,8 @@ inline DeviceRecord usbSerialRecord() {
 }
 
 // A block device without serial or path: its ID falls back to the kernel name.
-inline DeviceRecord plainRecord(const std::string& sysname, const std::string& subsystem = "block") {
+inline DeviceRecord plainRecord(const std::string& sysname,
+                                const std::string& subsystem = "block") {
   DeviceRecord r;
   r.syspath = "/sys/devices/virtual/" + subsystem + "/" + sysname;
   r.devpath = r.syspath.substr(4);
