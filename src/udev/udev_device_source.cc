@@ -128,6 +128,7 @@ void UdevDeviceSource::onReadable(int res, uint32_t /*flags*/) noexcept {
     if (device) {
       // Everything read after an overflow is older than the rescan below, which supersedes it.
       if (!lost) handleEvent(device.get());
+      if (stopped_) return;  // the sink stopped us from inside the report
       continue;
     }
     if (errno == ENOBUFS) {
@@ -144,6 +145,7 @@ void UdevDeviceSource::onReadable(int res, uint32_t /*flags*/) noexcept {
       fail(scanned.error().code);
       return;
     }
+    if (stopped_) return;
   }
   reactor_->poll(readableOp_, udev_monitor_get_fd(monitor_.get()), POLLIN);
 }

@@ -92,6 +92,11 @@ DeviceRecord recordFromUdev(udev_device* device, PropertySource properties) {
     record.properties.emplace("DEVPATH", record.devpath);
     if (!record.subsystem.empty()) record.properties.emplace("SUBSYSTEM", record.subsystem);
     addUeventFile(record.properties, device);
+    // The file names the node relative to /dev; libudev hands events' DEVNAME out absolute.
+    auto devname = record.properties.find("DEVNAME");
+    if (devname != record.properties.end() && !devname->second.starts_with('/')) {
+      devname->second = "/dev/" + devname->second;
+    }
   } else {
     udev_list_entry_foreach(entry, udev_device_get_properties_list_entry(device)) {
       record.properties.emplace(orEmpty(udev_list_entry_get_name(entry)),

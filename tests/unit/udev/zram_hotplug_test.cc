@@ -95,6 +95,8 @@ udp::config::Config zramConfig() {
   udp::config::MatchRule rule;
   rule.subsystem = "block";
   rule.kernel = "zram*";
+  // Absolute in events and, after a rescan, in what the enumeration reads from the uevent file.
+  rule.properties = {{"DEVNAME", "/dev/zram*"}};
   resource.match = {rule};
   udp::config::Config config;
   config.resources = {resource};
