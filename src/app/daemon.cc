@@ -72,6 +72,9 @@ Result<void> Daemon::start() {
   if (auto r = source_->start(reactor_, *this); !r) {
     return makeError(r.error().code, "device source: " + r.error().message);
   }
+  if (std::string summary = source_->summary(); !summary.empty()) {
+    logInfo("devices from " + summary);
+  }
   // Serve before registering: the kubelet dials back inside Register.
   for (auto& runtime : resources_) {
     if (auto r = runtime->registration->start(); !r) return r;

@@ -125,7 +125,8 @@ void Registration::attempt() {
   if (stopped_) return;
   retireClient();
   if (!kubeletSocketPresent()) {
-    if (state_ != RegistrationState::kWaitingForKubelet) {
+    if (state_ != RegistrationState::kWaitingForKubelet || !announcedWait_) {
+      announcedWait_ = true;
       logInfo("resource " + resourceName_ + ": waiting for " + kubeletDir_ + "/" + kKubeletSocket);
     }
     state_ = RegistrationState::kWaitingForKubelet;

@@ -76,6 +76,7 @@ class Registration {
   uint64_t registrations_ = 0;
   uint64_t attemptGeneration_ = 0;
   bool stopped_ = false;
+  bool announcedWait_ = false;
   std::unique_ptr<grpc::UnaryClient> client_;
   std::vector<std::unique_ptr<grpc::UnaryClient>> retiredClients_;
   reactor::Op retryOp_{reactor::bindOp<&Registration::onRetryTimer>(this)};

@@ -4,6 +4,7 @@
 // production, a scripted source in tests. A source reports per resource; the inventory coalesces
 // everything reported within one reactor turn into one ListAndWatch message per resource.
 
+#include <string>
 #include <string_view>
 
 #include "plugin/device.h"
@@ -31,6 +32,8 @@ class DeviceSource {
   // Stops reporting; ops still in flight complete later. Free the source once idle().
   virtual void stop() = 0;
   virtual bool idle() const = 0;
+  // For the log: where devices come from, once started.
+  virtual std::string summary() const { return {}; }
 };
 
 }  // namespace udp::plugin

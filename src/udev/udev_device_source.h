@@ -54,6 +54,10 @@ class UdevDeviceSource final : public plugin::DeviceSource {
 
   // resolveSource()'s choice: "udev" or "kernel"; "none" before start().
   const char* sourceName() const { return sourceName_; }
+  std::string summary() const override {
+    return std::string(sourceName_) == "udev" ? "udev events (udevd answers)"
+                                              : "kernel uevents (no udevd answering)";
+  }
   // Full rescans after lost events; for tests and metrics.
   uint64_t rescans() const { return rescans_; }
   // The error that stopped the source (a failed poll or rescan), 0 while it runs.
