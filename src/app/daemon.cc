@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "plugin/cdi_spec.h"
+#include "util/atomic_file.h"
 #include "util/log.h"
 #include "util/unix_socket.h"
 
@@ -205,8 +207,25 @@ void Daemon::onDrainTimer(int, uint32_t) noexcept {
   reactor_.stop();
 }
 
+void Daemon::writeCdiSpec(const plugin::ResourceService& service) {
+  const config::Resource& resource = service.resource();
+  std::string path = config_.cdiDir + "/" + plugin::cdiSpecFileName(resource.name);
+  if (auto r = kubelet::makeDirectories(config_.cdiDir, 0755); !r) {
+    logError("resource " + resource.name + ": CDI spec: " + r.error().message);
+    return;
+  }
+  if (auto r = writeFileAtomically(path, plugin::renderCdiSpec(resource, service.inventory()));
+      !r) {
+    logError("resource " + resource.name + ": CDI spec: " + r.error().message);
+  }
+}
+
 void Daemon::onTurnEnd() {
   for (auto& runtime : resources_) {
+    // The spec must name a device before the kubelet can hand it to a container.
+    if (runtime->service->resource().cdi && runtime->service->inventory().dirty()) {
+      writeCdiSpec(*runtime->service);
+    }
     runtime->service->publishIfChanged();
     runtime->registration->sweep();
     runtime->server->sweep();

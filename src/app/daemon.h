@@ -51,6 +51,7 @@ class Daemon final : public plugin::DeviceSink, private kubelet::DirectoryListen
   ResourceRuntime* find(std::string_view resource);
   std::unique_ptr<ResourceRuntime> makeRuntime(const config::Resource& resource);
   void reload();
+  void writeCdiSpec(const plugin::ResourceService& service);
 
   reactor::Reactor& reactor_;
   config::Config config_;

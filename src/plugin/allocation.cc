@@ -4,6 +4,8 @@
 #include <map>
 #include <set>
 
+#include "plugin/cdi_spec.h"
+
 namespace udp::plugin {
 namespace {
 
@@ -77,6 +79,12 @@ grpc::Status allocate(const config::Resource& resource, const Inventory& invento
     v1beta1::ContainerAllocateResponse* out = response.add_container_responses();
     std::set<std::string> added;
     for (const Device* device : devices) {
+      if (resource.cdi) {
+        // The runtime applies the device nodes from the CDI spec; listing them here as well
+        // would hand the container each node twice.
+        out->add_cdi_devices()->set_name(cdiDeviceName(resource.name, device->id));
+        continue;
+      }
       addDeviceSpec(resource, device->devnode, added, *out);
       if (resource.symlinks && resource.containerPath.empty()) {
         for (const std::string& link : device->links) addDeviceSpec(resource, link, added, *out);

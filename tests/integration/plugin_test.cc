@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "kubelet_sim.h"
@@ -460,4 +462,30 @@ TEST_CASE("SIGHUP with a broken config keeps the running one; a good one keeps u
   v1beta1::AllocateResponse response;
   CHECK(h.sim->allocate(kFoo, {"dev0"}, &response).ok());
   CHECK(h.plugin->terminate() == 0);
+}
+
+TEST_CASE("cdi: true writes the resource's CDI spec and Allocate answers with CDI names") {
+  Harness h;
+  std::string cdiDir = h.tmp.file("cdi");
+  h.tmp.write("config.yaml", "cdiDir: " + cdiDir + R"(
+resources:
+  - name: example.com/foo
+    match: [{subsystem: block}]
+    cdi: true
+)");
+  h.startPlugin();
+  REQUIRE(h.sim->waitForRegistrations(kFoo, 1, 5s));
+  REQUIRE(h.plugin->send("add example.com/foo dev0 devnode=/dev/null"));
+  REQUIRE(h.sim->waitForDevices(kFoo, idsAre({"dev0"}), 5s));
+  std::ifstream in(cdiDir + "/example.com-foo.json");
+  std::string spec((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(spec.find(R"("kind":"example.com/foo")") != std::string::npos);
+  CHECK(spec.find(R"("name":"dev0")") != std::string::npos);
+  CHECK(spec.find(R"("hostPath":"/dev/null")") != std::string::npos);
+
+  v1beta1::AllocateResponse response;
+  REQUIRE(h.sim->allocate(kFoo, {"dev0"}, &response).ok());
+  REQUIRE(response.container_responses(0).cdi_devices_size() == 1);
+  CHECK(response.container_responses(0).cdi_devices(0).name() == "example.com/foo=dev0");
+  CHECK(response.container_responses(0).devices_size() == 0);
 }

@@ -1,0 +1,43 @@
+#pragma once
+
+// A small streaming JSON writer for the documents we emit (CDI specs, describe, audit lines):
+// enough to get escaping and commas right without a library.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace udp {
+
+class JsonWriter {
+ public:
+  JsonWriter& beginObject();
+  JsonWriter& endObject();
+  JsonWriter& beginArray();
+  JsonWriter& endArray();
+  JsonWriter& key(std::string_view name);
+  JsonWriter& value(std::string_view text);
+  JsonWriter& value(const char* text) { return value(std::string_view(text)); }
+  JsonWriter& value(int64_t number);
+  JsonWriter& value(uint64_t number);
+  JsonWriter& value(int number) { return value(static_cast<int64_t>(number)); }
+  JsonWriter& value(bool flag);
+  JsonWriter& null();
+
+  const std::string& text() const { return out_; }
+  std::string take() { return std::move(out_); }
+
+ private:
+  void separate();
+
+  std::string out_;
+  // Per open container: whether it already holds an element (a comma is owed).
+  std::vector<bool> hasElement_;
+  bool afterKey_ = false;
+};
+
+// Appends `text` as a JSON string literal, quotes included.
+void appendJsonString(std::string& out, std::string_view text);
+
+}  // namespace udp
