@@ -96,8 +96,8 @@ void Daemon::upsertDevice(std::string_view resource, plugin::Device device) {
     std::string id = device.id;
     bool healthy = device.healthy;
     if (runtime->service->inventory().upsert(std::move(device))) {
-      logDebug("resource " + std::string(resource) + ": device " + id +
-               (healthy ? " healthy" : " unhealthy"));
+      logDebug(healthy ? "device healthy" : "device unhealthy",
+               {{"resource", resource}, {"device", id}});
     }
   }
 }
@@ -105,7 +105,7 @@ void Daemon::upsertDevice(std::string_view resource, plugin::Device device) {
 void Daemon::removeDevice(std::string_view resource, std::string_view id) {
   if (ResourceRuntime* runtime = find(resource)) {
     if (runtime->service->inventory().remove(id)) {
-      logDebug("resource " + std::string(resource) + ": device " + std::string(id) + " removed");
+      logDebug("device removed", {{"resource", resource}, {"device", id}});
     }
   }
 }
@@ -167,7 +167,7 @@ void Daemon::reload() {
   }
   for (auto& old : resources_) {
     if (!old) continue;
-    logInfo("reload: resource " + old->service->resource().name + " removed or changed");
+    logInfo("reload: resource removed or changed", {{"resource", old->service->resource().name}});
     old->shutDown();
     retiredResources_.push_back(std::move(old));
   }
@@ -175,7 +175,7 @@ void Daemon::reload() {
     if (kept[i]) continue;
     kept[i] = makeRuntime(next->resources[i]);
     if (auto r = kept[i]->registration->start(); !r) {
-      logError("reload: resource " + next->resources[i].name + ": " + r.error().message);
+      logError("reload: " + r.error().message, {{"resource", next->resources[i].name}});
     }
   }
   resources_ = std::move(kept);
@@ -211,12 +211,12 @@ void Daemon::writeCdiSpec(const plugin::ResourceService& service) {
   const config::Resource& resource = service.resource();
   std::string path = config_.cdiDir + "/" + plugin::cdiSpecFileName(resource.name);
   if (auto r = kubelet::makeDirectories(config_.cdiDir, 0755); !r) {
-    logError("resource " + resource.name + ": CDI spec: " + r.error().message);
+    logError("CDI spec: " + r.error().message, {{"resource", resource.name}});
     return;
   }
   if (auto r = writeFileAtomically(path, plugin::renderCdiSpec(resource, service.inventory()));
       !r) {
-    logError("resource " + resource.name + ": CDI spec: " + r.error().message);
+    logError("CDI spec: " + r.error().message, {{"resource", resource.name}});
   }
 }
 

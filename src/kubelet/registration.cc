@@ -66,8 +66,8 @@ Result<void> Registration::ensureSocket() {
   if (ownSocketPresent()) return {};
   auto r = server_.listen(kubeletDir_ + "/" + endpoint_);
   if (!r) {
-    logError("resource " + resourceName_ + ": cannot serve on " + kubeletDir_ + "/" + endpoint_ +
-             ": " + r.error().message);
+    logError("cannot serve on " + kubeletDir_ + "/" + endpoint_ + ": " + r.error().message,
+             {{"resource", resourceName_}});
   }
   return r;
 }
@@ -94,7 +94,7 @@ void Registration::kubeletGone() {
   retireClient();
   reactor_.cancel(retryOp_);
   if (state_ == RegistrationState::kRegistered) {
-    logWarning("resource " + resourceName_ + ": kubelet.sock removed; waiting for the kubelet");
+    logWarning("kubelet.sock removed; waiting for the kubelet", {{"resource", resourceName_}});
   }
   state_ = RegistrationState::kWaitingForKubelet;
 }
@@ -103,8 +103,8 @@ void Registration::entryRemoved(std::string_view name) {
   if (stopped_ || name != endpoint_) return;
   // Our own re-creation also removes the old file; only a missing current socket matters.
   if (ownSocketPresent()) return;
-  logInfo("resource " + resourceName_ + ": socket " + endpoint_ +
-          " was removed (kubelet restart); serving again");
+  logInfo("our socket was removed (kubelet restart); serving again",
+          {{"resource", resourceName_}, {"endpoint", endpoint_}});
   if (!ensureSocket()) {
     scheduleRetry();
     return;
@@ -127,7 +127,7 @@ void Registration::attempt() {
   if (!kubeletSocketPresent()) {
     if (state_ != RegistrationState::kWaitingForKubelet || !announcedWait_) {
       announcedWait_ = true;
-      logInfo("resource " + resourceName_ + ": waiting for " + kubeletDir_ + "/" + kKubeletSocket);
+      logInfo("waiting for " + kubeletDir_ + "/" + kKubeletSocket, {{"resource", resourceName_}});
     }
     state_ = RegistrationState::kWaitingForKubelet;
     return;  // the directory watch wakes us when it appears
@@ -160,12 +160,14 @@ void Registration::onRegistered(const grpc::Status& status) {
     state_ = RegistrationState::kRegistered;
     nextRetry_ = timing_.firstRetry;
     ++registrations_;
-    logInfo("resource " + resourceName_ + ": registered with the kubelet as " + endpoint_ + " in " +
-            std::to_string(millisSince(attemptStarted_)) + " ms");
+    logInfo(
+        "registered with the kubelet in " + std::to_string(millisSince(attemptStarted_)) + " ms",
+        {{"resource", resourceName_}, {"endpoint", endpoint_}});
     return;
   }
-  logWarning("resource " + resourceName_ + ": Register failed: " + statusCodeName(status.code) +
-             ": " + status.message + "; retrying in " + std::to_string(nextRetry_.count()) + " ms");
+  logWarning("Register failed: " + std::string(statusCodeName(status.code)) + ": " +
+                 status.message + "; retrying in " + std::to_string(nextRetry_.count()) + " ms",
+             {{"resource", resourceName_}});
   scheduleRetry();
 }
 

@@ -6,10 +6,13 @@
 
 #include <string>
 
+#include "util/json_writer.h"
+
 namespace udp {
 namespace {
 
 LogLevel g_minimum = LogLevel::kInfo;
+LogFormat g_format = LogFormat::kText;
 
 const char* levelName(LogLevel level) {
   switch (level) {
@@ -30,10 +33,34 @@ bool underJournal() {
   return journal;
 }
 
+std::string timestamp() {
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  tm utc;
+  gmtime_r(&now.tv_sec, &utc);
+  char stamp[96];
+  snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", utc.tm_year + 1900,
+           utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, now.tv_nsec / 1000000);
+  return stamp;
+}
+
+// A text field value is quoted when it would otherwise not read back as one token.
+void appendTextValue(std::string& line, std::string_view value) {
+  bool plain = !value.empty() && value.find_first_of(" \"=\t\n") == std::string_view::npos;
+  if (plain) {
+    line += value;
+  } else {
+    appendJsonString(line, value);
+  }
+}
+
 }  // namespace
 
 void setLogLevel(LogLevel level) {
   g_minimum = level;
+}
+void setLogFormat(LogFormat format) {
+  g_format = format;
 }
 
 bool parseLogLevel(std::string_view text, LogLevel& level) {
@@ -46,23 +73,41 @@ bool parseLogLevel(std::string_view text, LogLevel& level) {
   return false;
 }
 
-void logLine(LogLevel level, std::string_view message) {
+bool parseLogFormat(std::string_view text, LogFormat& format) {
+  if (text == "text") {
+    format = LogFormat::kText;
+  } else if (text == "json") {
+    format = LogFormat::kJson;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void logLine(LogLevel level, std::string_view message, LogFields fields) {
   if (level < g_minimum) return;
   std::string line;
-  if (!underJournal()) {
-    timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    tm utc;
-    gmtime_r(&now.tv_sec, &utc);
-    char stamp[96];
-    snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ ", utc.tm_year + 1900,
-             utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-             now.tv_nsec / 1000000);
-    line += stamp;
+  if (g_format == LogFormat::kJson) {
+    JsonWriter json;
+    json.beginObject();
+    if (!underJournal()) json.key("time").value(timestamp());
+    json.key("level").value(levelName(level));
+    json.key("msg").value(message);
+    for (const LogField& field : fields) json.key(field.key).value(field.value);
+    json.endObject();
+    line = json.take();
+  } else {
+    if (!underJournal()) line = timestamp() + " ";
+    line += levelName(level);
+    line += ": ";
+    line += message;
+    for (const LogField& field : fields) {
+      line += ' ';
+      line += field.key;
+      line += '=';
+      appendTextValue(line, field.value);
+    }
   }
-  line += levelName(level);
-  line += ": ";
-  line += message;
   line += '\n';
   // One write per line: lines from a dying process are never interleaved half-way.
   fwrite(line.data(), 1, line.size(), stderr);
