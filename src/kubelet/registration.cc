@@ -156,6 +156,7 @@ void Registration::attempt() {
 
 void Registration::onRegistered(const grpc::Status& status) {
   if (stopped_) return;
+  if (outcomeHandler_) outcomeHandler_(status);
   if (status.ok()) {
     state_ = RegistrationState::kRegistered;
     nextRetry_ = timing_.firstRetry;

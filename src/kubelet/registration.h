@@ -5,6 +5,7 @@
 // failures with capped exponential backoff; never give up.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,11 @@ class Registration {
                RegistrationTiming timing = {});
   Registration(const Registration&) = delete;
   Registration& operator=(const Registration&) = delete;
+
+  // Told every Register answer (the audit log and the metrics listen here).
+  void setOutcomeHandler(std::function<void(const grpc::Status&)> handler) {
+    outcomeHandler_ = std::move(handler);
+  }
 
   // Creates our socket and registers if kubelet.sock is there.
   Result<void> start();
@@ -77,6 +83,7 @@ class Registration {
   uint64_t attemptGeneration_ = 0;
   bool stopped_ = false;
   bool announcedWait_ = false;
+  std::function<void(const grpc::Status&)> outcomeHandler_;
   std::unique_ptr<grpc::UnaryClient> client_;
   std::vector<std::unique_ptr<grpc::UnaryClient>> retiredClients_;
   reactor::Op retryOp_{reactor::bindOp<&Registration::onRetryTimer>(this)};

@@ -22,6 +22,9 @@ class DeviceSink {
   // Adds the device, or replaces the one with the same id.
   virtual void upsertDevice(std::string_view resource, Device device) = 0;
   virtual void removeDevice(std::string_view resource, std::string_view id) = 0;
+  // For the metrics: each uevent read, and each full rescan after lost events.
+  virtual void onUevent(std::string_view /*action*/) {}
+  virtual void onRescan() {}
 };
 
 class DeviceSource {

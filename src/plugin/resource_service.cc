@@ -33,7 +33,19 @@ grpc::Status unparsable(std::string_view what) {
 
 }  // namespace
 
-ResourceService::ResourceService(config::Resource resource) : resource_(std::move(resource)) {}
+ResourceService::ResourceService(config::Resource resource, ServiceObserver* observer)
+    : resource_(std::move(resource)), observer_(observer) {}
+
+AllocationOutcome ResourceService::outcomeOf(
+    const google::protobuf::RepeatedPtrField<std::string>& ids) const {
+  AllocationOutcome outcome;
+  outcome.resource = resource_.name;
+  for (const std::string& id : ids) {
+    outcome.deviceIds.push_back(id);
+    if (const Device* device = inventory_.find(id)) outcome.devices.push_back(device);
+  }
+  return outcome;
+}
 
 std::optional<grpc::MethodKind> ResourceService::methodKind(std::string_view path) const {
   switch (methodOf(path)) {
@@ -60,11 +72,23 @@ grpc::Status ResourceService::handleUnary(const grpc::CallContext& call, std::st
       return grpc::Status::Ok();
     }
     case Method::kAllocate: {
+      auto started = std::chrono::steady_clock::now();
       v1beta1::AllocateRequest in;
       if (!parse(request, in)) return unparsable("AllocateRequest");
       v1beta1::AllocateResponse out;
       grpc::Status status = allocate(resource_, inventory_, in, out);
       if (status.ok()) out.SerializeToString(&response);
+      if (observer_ != nullptr) {
+        google::protobuf::RepeatedPtrField<std::string> ids;
+        for (const auto& container : in.container_requests()) {
+          ids.MergeFrom(container.devices_ids());
+        }
+        AllocationOutcome outcome = outcomeOf(ids);
+        outcome.containers = static_cast<size_t>(in.container_requests_size());
+        outcome.status = status;
+        outcome.duration = std::chrono::steady_clock::now() - started;
+        observer_->onAllocate(outcome);
+      }
       return status;
     }
     case Method::kPreferred: {
@@ -78,14 +102,22 @@ grpc::Status ResourceService::handleUnary(const grpc::CallContext& call, std::st
     case Method::kPreStart: {
       v1beta1::PreStartContainerRequest in;
       if (!parse(request, in)) return unparsable("PreStartContainerRequest");
+      grpc::Status status = grpc::Status::Ok();
       for (const std::string& id : in.devices_ids()) {
         if (inventory_.find(id) == nullptr) {
-          return {grpc::StatusCode::kInvalidArgument,
-                  "unknown device ID \"" + id + "\" for resource " + resource_.name};
+          status = {grpc::StatusCode::kInvalidArgument,
+                    "unknown device ID \"" + id + "\" for resource " + resource_.name};
+          break;
         }
       }
-      v1beta1::PreStartContainerResponse().SerializeToString(&response);
-      return grpc::Status::Ok();
+      if (status.ok()) v1beta1::PreStartContainerResponse().SerializeToString(&response);
+      if (observer_ != nullptr) {
+        AllocationOutcome outcome = outcomeOf(in.devices_ids());
+        outcome.containers = 1;
+        outcome.status = status;
+        observer_->onPreStart(outcome);
+      }
+      return status;
     }
     default:
       return {grpc::StatusCode::kUnimplemented, "unknown method " + std::string(call.path)};

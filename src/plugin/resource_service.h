@@ -3,8 +3,11 @@
 // The DevicePlugin service of one resource: its inventory, its open ListAndWatch streams and the
 // five RPCs (DESIGN.md §3). It decides nothing about I/O.
 
+#include <chrono>
 #include <string>
 #include <vector>
+
+#include <google/protobuf/repeated_ptr_field.h>
 
 #include "config/config.h"
 #include "grpc/service.h"
@@ -12,9 +15,26 @@
 
 namespace udp::plugin {
 
+// What the service did, for the audit log and the metrics; the daemon implements it.
+struct AllocationOutcome {
+  std::string_view resource;
+  std::vector<std::string> deviceIds;        // every ID of every container request
+  std::vector<const Device*> devices;        // those found in the inventory
+  size_t containers = 0;
+  grpc::Status status;
+  std::chrono::nanoseconds duration{0};
+};
+
+class ServiceObserver {
+ public:
+  virtual ~ServiceObserver() = default;
+  virtual void onAllocate(const AllocationOutcome& outcome) = 0;
+  virtual void onPreStart(const AllocationOutcome& outcome) = 0;
+};
+
 class ResourceService final : public grpc::Service {
  public:
-  explicit ResourceService(config::Resource resource);
+  explicit ResourceService(config::Resource resource, ServiceObserver* observer = nullptr);
 
   const config::Resource& resource() const { return resource_; }
   Inventory& inventory() { return inventory_; }
@@ -36,8 +56,10 @@ class ResourceService final : public grpc::Service {
 
  private:
   const std::string& deviceListMessage();
+  AllocationOutcome outcomeOf(const google::protobuf::RepeatedPtrField<std::string>& ids) const;
 
   config::Resource resource_;
+  ServiceObserver* observer_;  // borrowed; may be null
   Inventory inventory_;
   std::vector<grpc::ServerStream*> streams_;  // borrowed until streamClosed
   std::string listMessage_;                   // serialized once per change, shared by streams

@@ -141,6 +141,7 @@ void UdevDeviceSource::onReadable(int res, uint32_t /*flags*/) noexcept {
   }
   if (lost) {
     ++rescans_;
+    sink_->onRescan();
     if (Result<void> scanned = scan(true); !scanned) {
       fail(scanned.error().code);
       return;
@@ -153,6 +154,7 @@ void UdevDeviceSource::onReadable(int res, uint32_t /*flags*/) noexcept {
 void UdevDeviceSource::handleEvent(udev_device* device) {
   const char* action = udev_device_get_action(device);
   std::string_view verb = action != nullptr ? action : "";
+  sink_->onUevent(verb);
   const char* syspath = udev_device_get_syspath(device);
   if (syspath == nullptr) return;
   if (verb == "remove") {
