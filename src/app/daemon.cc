@@ -45,9 +45,12 @@ struct Daemon::ResourceRuntime {
   bool idle() const { return server->connectionCount() == 0 && registration->idle(); }
 };
 
-Daemon::Daemon(reactor::Reactor& reactor, config::Config config, SourceFactory makeSource)
+Daemon::Daemon(reactor::Reactor& reactor, config::Config config, SourceFactory makeSource,
+               DaemonOptions options)
     : reactor_(reactor),
       config_(std::move(config)),
+      options_(std::move(options)),
+      accounting_(reactor, options_.accounting, *this),
       makeSource_(std::move(makeSource)),
       watch_(reactor, config_.kubeletDir, *this),
       signals_(reactor, [this](int signo) { onSignal(signo); }) {}
@@ -56,15 +59,20 @@ Daemon::~Daemon() = default;
 
 std::unique_ptr<Daemon::ResourceRuntime> Daemon::makeRuntime(const config::Resource& resource) {
   auto runtime = std::make_unique<ResourceRuntime>();
-  runtime->service = std::make_unique<plugin::ResourceService>(resource);
+  runtime->service = std::make_unique<plugin::ResourceService>(resource, &accounting_);
   runtime->server = std::make_unique<grpc::Server>(reactor_, *runtime->service);
   runtime->registration = std::make_unique<kubelet::Registration>(
       reactor_, config_.kubeletDir, resource.name, optionsFor(resource), *runtime->server);
+  kubelet::Registration& registration = *runtime->registration;
+  registration.setOutcomeHandler([this, &registration](const grpc::Status& status) {
+    accounting_.registration(registration.resourceName(), registration.endpoint(), status);
+  });
   return runtime;
 }
 
 Result<void> Daemon::start() {
   if (auto r = signals_.start(); !r) return r;
+  if (auto r = accounting_.start(); !r) return r;
   if (auto r = watch_.start(); !r) return r;
   reactor_.addTurnEndHook([this] { onTurnEnd(); });
   for (const config::Resource& resource : config_.resources) {
@@ -92,27 +100,65 @@ Daemon::ResourceRuntime* Daemon::find(std::string_view resource) {
 }
 
 void Daemon::upsertDevice(std::string_view resource, plugin::Device device) {
-  if (ResourceRuntime* runtime = find(resource)) {
-    std::string id = device.id;
-    bool healthy = device.healthy;
-    if (runtime->service->inventory().upsert(std::move(device))) {
-      logDebug(healthy ? "device healthy" : "device unhealthy",
-               {{"resource", resource}, {"device", id}});
-    }
+  ResourceRuntime* runtime = find(resource);
+  if (runtime == nullptr) return;
+  plugin::Inventory& inventory = runtime->service->inventory();
+  std::optional<plugin::Device> before;
+  if (const plugin::Device* old = inventory.find(device.id)) before = *old;
+  std::string id = device.id;
+  if (inventory.upsert(std::move(device))) {
+    accounting_.deviceChanged(resource, before ? &*before : nullptr, inventory.find(id));
   }
 }
 
 void Daemon::removeDevice(std::string_view resource, std::string_view id) {
-  if (ResourceRuntime* runtime = find(resource)) {
-    if (runtime->service->inventory().remove(id)) {
-      logDebug("device removed", {{"resource", resource}, {"device", id}});
+  ResourceRuntime* runtime = find(resource);
+  if (runtime == nullptr) return;
+  plugin::Inventory& inventory = runtime->service->inventory();
+  const plugin::Device* old = inventory.find(id);
+  if (old == nullptr) return;
+  plugin::Device before = *old;
+  inventory.remove(id);
+  accounting_.deviceChanged(resource, &before, nullptr);
+}
+
+bool Daemon::ready() const {
+  if (stopping_ || resources_.empty()) return false;
+  return std::all_of(resources_.begin(), resources_.end(), [](const auto& r) {
+    return r->registration->state() == kubelet::RegistrationState::kRegistered &&
+           r->service->streamCount() > 0;
+  });
+}
+
+governance::DescribeInputs Daemon::describeInputs() const {
+  governance::DescribeInputs inputs;
+  inputs.configPath = options_.configPath;
+  inputs.configSha256 = options_.configSha256;
+  inputs.config = &config_;
+  inputs.live = true;
+  inputs.eventSource = source_ ? source_->eventSource() : "none";
+  inputs.kubeletSocketPresent =
+      socketInodeAt(config_.kubeletDir + "/" + std::string(kKubeletSocket)) != 0;
+  for (const auto& runtime : resources_) {
+    governance::ResourceView view;
+    view.name = runtime->service->resource().name;
+    view.registrationState = kubelet::stateName(runtime->registration->state());
+    view.streaming = runtime->service->streamCount() > 0;
+    for (const auto& [id, device] : runtime->service->inventory().devices()) {
+      view.devices.push_back(device);
     }
+    inputs.resources.push_back(std::move(view));
   }
+  return inputs;
 }
 
 void Daemon::onEntryCreated(std::string_view name) {
   if (stopping_ || name != kKubeletSocket) return;
   logInfo("kubelet.sock appeared in " + config_.kubeletDir + "; registering");
+  bool everRegistered = std::any_of(resources_.begin(), resources_.end(), [](const auto& r) {
+    return r->registration->registrations() > 0;
+  });
+  if (everRegistered) accounting_.kubeletRestarted(config_.kubeletDir);
   for (auto& runtime : resources_) runtime->registration->kubeletAppeared();
 }
 
@@ -168,6 +214,7 @@ void Daemon::reload() {
   for (auto& old : resources_) {
     if (!old) continue;
     logInfo("reload: resource removed or changed", {{"resource", old->service->resource().name}});
+    accounting_.forgetResource(old->service->resource().name);
     old->shutDown();
     retiredResources_.push_back(std::move(old));
   }
@@ -199,6 +246,7 @@ void Daemon::requestStop() {
   watch_.stop();
   if (source_) source_->stop();
   for (auto& runtime : resources_) runtime->shutDown();
+  accounting_.stop();
   reactor_.timeout(drainOp_, kDrainLimit);
 }
 
@@ -229,7 +277,13 @@ void Daemon::onTurnEnd() {
     runtime->service->publishIfChanged();
     runtime->registration->sweep();
     runtime->server->sweep();
+    const plugin::Inventory& inventory = runtime->service->inventory();
+    accounting_.resourceState(
+        runtime->service->resource().name, inventory.healthyCount(),
+        inventory.devices().size() - inventory.healthyCount(), runtime->service->streamCount(),
+        runtime->registration->state() == kubelet::RegistrationState::kRegistered);
   }
+  accounting_.sweep();
   for (auto& runtime : retiredResources_) {
     runtime->registration->sweep();
     runtime->server->sweep();
@@ -237,7 +291,7 @@ void Daemon::onTurnEnd() {
   std::erase_if(retiredResources_, [](const auto& r) { return r->idle(); });
   std::erase_if(retiredSources_, [](const auto& s) { return s->idle(); });
   if (stopping_) {
-    bool drained = retiredResources_.empty() &&
+    bool drained = retiredResources_.empty() && accounting_.idle() &&
                    std::all_of(resources_.begin(), resources_.end(),
                                [](const auto& r) { return r->server->connectionCount() == 0; });
     if (drained) reactor_.stop();

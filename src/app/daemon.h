@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/accounting.h"
 #include "app/signals.h"
 #include "config/config.h"
 #include "grpc/server.h"
@@ -19,10 +20,19 @@
 
 namespace udp::app {
 
-class Daemon final : public plugin::DeviceSink, private kubelet::DirectoryListener {
+struct DaemonOptions {
+  AccountingOptions accounting;
+  std::string configPath;    // for describe
+  std::string configSha256;  // of the file as loaded
+};
+
+class Daemon final : public plugin::DeviceSink,
+                     private kubelet::DirectoryListener,
+                     private DaemonView {
  public:
   using SourceFactory = std::function<std::unique_ptr<plugin::DeviceSource>(const config::Config&)>;
-  Daemon(reactor::Reactor& reactor, config::Config config, SourceFactory makeSource);
+  Daemon(reactor::Reactor& reactor, config::Config config, SourceFactory makeSource,
+         DaemonOptions options = {});
   ~Daemon() override;
 
   // Serves every resource and starts registering; fails only on what a restart cannot fix
@@ -38,9 +48,18 @@ class Daemon final : public plugin::DeviceSink, private kubelet::DirectoryListen
 
   void upsertDevice(std::string_view resource, plugin::Device device) override;
   void removeDevice(std::string_view resource, std::string_view id) override;
+  void onUevent(std::string_view action) override { accounting_.uevent(action); }
+  void onRescan() override { accounting_.rescan(); }
+
+  // SIGHUP: the reloader also returns the new file's sha256 through this.
+  void setConfigSha256(std::string sha) { options_.configSha256 = std::move(sha); }
 
  private:
   struct ResourceRuntime;
+
+  bool ready() const override;
+  governance::DescribeInputs describeInputs() const override;
+  uint64_t reactorTurns() const override { return reactor_.turns(); }
 
   void onEntryCreated(std::string_view name) override;
   void onEntryRemoved(std::string_view name) override;
@@ -55,6 +74,8 @@ class Daemon final : public plugin::DeviceSink, private kubelet::DirectoryListen
 
   reactor::Reactor& reactor_;
   config::Config config_;
+  DaemonOptions options_;
+  Accounting accounting_;
   SourceFactory makeSource_;
   std::unique_ptr<plugin::DeviceSource> source_;
   std::vector<std::unique_ptr<plugin::DeviceSource>> retiredSources_;

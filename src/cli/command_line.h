@@ -2,6 +2,7 @@
 
 // The command line (DESIGN.md §2), parsed by a pure function.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -9,7 +10,7 @@
 
 namespace udp::cli {
 
-enum class Command { kRun, kList, kCheckConfig, kHelp, kVersion };
+enum class Command { kRun, kList, kDescribe, kCheckConfig, kHelp, kVersion };
 
 struct CommandLine {
   Command command = Command::kRun;
@@ -17,6 +18,13 @@ struct CommandLine {
   std::string kubeletDir;  // empty: the config's kubeletDir
   std::string logLevel = "info";
   std::string logFormat = "text";
+  std::string metricsAddress;  // "" = no metrics endpoint
+  std::string auditLogPath;    // "" = no audit file
+  uint64_t auditLogMaxBytes = 10 * 1024 * 1024;
+  int auditLogKeep = 5;
+  bool auditToLog = true;
+  std::string podResourcesSocket =
+      "/var/lib/kubelet/pod-resources/kubelet.sock";  // audit lines also go to the log stream
 };
 
 // argv without the program name. Errors say what was wrong, for "usage: ..." output.

@@ -7,6 +7,8 @@
 #include "cli/command_line.h"
 #include "config/config_file.h"
 #include "config/config_parser.h"
+#include "governance/describe_offline.h"
+#include "metrics/listen_address.h"
 #include "udev/udev_scan.h"
 #include "util/log.h"
 
@@ -66,8 +68,23 @@ int run(const CommandLine& line, config::Config config,
     logError(reactor.error().message);
     return kExitRuntime;
   }
-  app::Daemon daemon(**reactor, std::move(config), makeSource);
-  daemon.setReloader([line] { return loadConfig(line.configPath, line, true); });
+  app::DaemonOptions options;
+  options.configPath = line.configPath;
+  if (auto sha = governance::configFileSha256(line.configPath)) options.configSha256 = *sha;
+  options.accounting.metricsAddress = line.metricsAddress;
+  options.accounting.audit.path = line.auditLogPath;
+  options.accounting.audit.maxBytes = line.auditLogMaxBytes;
+  options.accounting.audit.keepFiles = line.auditLogKeep;
+  options.accounting.audit.toLogStream = line.auditToLog;
+  options.accounting.podResourcesSocket = line.podResourcesSocket;
+  app::Daemon daemon(**reactor, std::move(config), makeSource, std::move(options));
+  daemon.setReloader([line, &daemon] {
+    auto config = loadConfig(line.configPath, line, true);
+    if (config) {
+      if (auto sha = governance::configFileSha256(line.configPath)) daemon.setConfigSha256(*sha);
+    }
+    return config;
+  });
   if (auto r = daemon.start(); !r) {
     logError(r.error().message);
     return kExitRuntime;
@@ -107,6 +124,16 @@ int mainProgram(int argc, char** argv, const app::Daemon::SourceFactory& makeSou
     return kExitUsage;
   }
   setLogLevel(level);
+  LogFormat format = LogFormat::kText;
+  parseLogFormat(line->logFormat, format);  // parseCommandLine accepted it already
+  setLogFormat(format);
+  if (!line->metricsAddress.empty()) {
+    if (auto address = metrics::parseListenAddress(line->metricsAddress); !address) {
+      fprintf(stderr, "udev-device-plugin: --metrics-address: %s\n",
+              address.error().message.c_str());
+      return kExitUsage;
+    }
+  }
 
   std::optional<config::Config> config = loadConfig(line->configPath, *line);
   if (!config) return kExitUsage;
@@ -116,6 +143,8 @@ int mainProgram(int argc, char** argv, const app::Daemon::SourceFactory& makeSou
       return kExitOk;
     case Command::kList:
       return listDevices(*config);
+    case Command::kDescribe:
+      return governance::describeOffline(*line, *config);
     default:
       return run(*line, std::move(*config), makeSource);
   }

@@ -16,6 +16,12 @@ struct Device {
   std::vector<std::string> links;  // /dev/... symlinks (by-id, by-path)
   std::string syspath;
   std::string serial;  // for the {serials} template and the audit log
+  // For describe and the audit log; empty when unknown.
+  std::string subsystem;
+  std::string driver;  // of the device or its nearest parent with one
+  std::string module;  // the kernel module providing that driver
+  std::string vendor;  // ID_VENDOR_FROM_DATABASE, ID_VENDOR or the vendor id
+  std::string model;   // ID_MODEL_FROM_DATABASE, ID_MODEL or the model id
 
   bool operator==(const Device&) const = default;
 };

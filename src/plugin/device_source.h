@@ -37,6 +37,9 @@ class DeviceSource {
   virtual bool idle() const = 0;
   // For the log: where devices come from, once started.
   virtual std::string summary() const { return {}; }
+  // For describe: "udev" or "kernel" (what delivers the events), or another word for sources
+  // that are neither.
+  virtual std::string eventSource() const { return "none"; }
 };
 
 }  // namespace udp::plugin

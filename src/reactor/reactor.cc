@@ -106,6 +106,12 @@ void Reactor::read(Op& op, int fd, void* buf, size_t len) {
   prepared(sqe, op);
 }
 
+void Reactor::write(Op& op, int fd, const void* buf, size_t len, uint64_t offset) {
+  io_uring_sqe* sqe = nextSqe();
+  io_uring_prep_write(sqe, fd, buf, static_cast<unsigned>(len), offset);
+  prepared(sqe, op);
+}
+
 void Reactor::poll(Op& op, int fd, unsigned events) {
   io_uring_sqe* sqe = nextSqe();
   io_uring_prep_poll_add(sqe, fd, events);

@@ -32,6 +32,10 @@ class Reactor {
   void recv(Op& op, int fd, void* buf, size_t len);
   void send(Op& op, int fd, const void* buf, size_t len);  // MSG_NOSIGNAL
   void read(Op& op, int fd, void* buf, size_t len);
+  // Writes at `offset`; kAtFilePosition writes at the file position, which for an O_APPEND file
+  // is its end.
+  void write(Op& op, int fd, const void* buf, size_t len, uint64_t offset);
+  static constexpr uint64_t kAtFilePosition = static_cast<uint64_t>(-1);
   void poll(Op& op, int fd, unsigned events);            // one-shot; re-arm from the callback
   void timeout(Op& op, std::chrono::nanoseconds after);  // res is -ETIME when it fires
   // Asks the kernel to cancel a pending op; the op still completes (usually with -ECANCELED).

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
+#include <initializer_list>
 
 #include "udev/matcher.h"
 
@@ -26,6 +27,22 @@ uint32_t fnv1a(std::string_view bytes) {
     hash *= 16777619u;
   }
   return hash;
+}
+
+// The first non-empty property of `keys`, else the first attribute of `attributes` found on the
+// device or its nearest ancestor.
+std::string describedBy(const DeviceRecord& device, std::initializer_list<std::string_view> keys,
+                        std::initializer_list<std::string_view> attributes) {
+  for (std::string_view key : keys) {
+    if (const std::string* value = nonEmptyProperty(device, key)) return *value;
+  }
+  for (size_t level = 0; level < device.levels(); ++level) {
+    for (std::string_view name : attributes) {
+      std::optional<std::string> value = device.attribute(level, name);
+      if (value && !value->empty()) return *value;
+    }
+  }
+  return {};
 }
 
 size_t decimalDigits(int value) {
@@ -91,6 +108,16 @@ std::string serialOf(const DeviceRecord& device) {
   return {};
 }
 
+std::string vendorOf(const DeviceRecord& device) {
+  return describedBy(device, {"ID_VENDOR_FROM_DATABASE", "ID_VENDOR", "ID_VENDOR_ID"},
+                     {"idVendor", "vendor"});
+}
+
+std::string modelOf(const DeviceRecord& device) {
+  return describedBy(device, {"ID_MODEL_FROM_DATABASE", "ID_MODEL", "ID_MODEL_ID"},
+                     {"idProduct", "model", "device"});
+}
+
 bool isHealthy(const config::Resource& resource, const DeviceRecord& device) {
   if (!resource.health) return true;
   std::optional<std::string> value = device.attribute(0, resource.health->name);
@@ -105,6 +132,11 @@ plugin::Device describeDevice(const config::Resource& resource, const DeviceReco
   out.links = device.devlinks;
   out.syspath = device.syspath;
   out.serial = serialOf(device);
+  out.subsystem = device.subsystem;
+  out.driver = device.driver;
+  out.module = device.module;
+  out.vendor = vendorOf(device);
+  out.model = modelOf(device);
   return out;
 }
 

@@ -37,6 +37,13 @@ int numaNode(const DeviceRecord& device);
 // ID_SERIAL_SHORT, else ID_SERIAL, else empty.
 std::string serialOf(const DeviceRecord& device);
 
+// For people reading `describe`: ID_VENDOR_FROM_DATABASE, else ID_VENDOR, else ID_VENDOR_ID,
+// else the idVendor or vendor attribute of the device or its nearest ancestor with one; empty
+// when none says.
+std::string vendorOf(const DeviceRecord& device);
+// Likewise ID_MODEL_FROM_DATABASE, ID_MODEL, ID_MODEL_ID, then idProduct, model or device.
+std::string modelOf(const DeviceRecord& device);
+
 // A present device is healthy when the resource has no health attribute, or when that attribute
 // exists and matches its glob.
 bool isHealthy(const config::Resource& resource, const DeviceRecord& device);

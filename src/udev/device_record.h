@@ -50,6 +50,8 @@ struct DeviceRecord {
   std::string devnode;  // empty when the device has no node
   std::string devtype;
   std::string driver;  // of the device, else of its nearest ancestor that has one
+  // The kernel module behind `driver` (its driver/module link); empty when built in or unknown.
+  std::string module;
   std::map<std::string, std::string, std::less<>> properties;  // uevent + udev database
   std::vector<std::string> devlinks;                           // sorted
   // Never null in records built by fromUdevDevice; null reads as "no attributes at all".

@@ -6,11 +6,13 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 #include <string_view>
 
 #include "udev/udev_record.h"
+#include "util/log.h"
 #include "util/unique_fd.h"
 
 namespace udp::udev {
@@ -42,53 +44,90 @@ const char* resolveSource(config::UdevSource choice, const std::string& controlS
   return udevdAnswers(controlSocket) ? "udev" : "kernel";
 }
 
+SourceSwitch decideSwitch(config::UdevSource choice, bool followingUdev, bool udevdAnswersNow) {
+  if (choice == config::UdevSource::kKernel) return SourceSwitch::kStay;
+  if (followingUdev && !udevdAnswersNow) return SourceSwitch::kToKernel;
+  if (!followingUdev && udevdAnswersNow) return SourceSwitch::kToUdev;
+  return SourceSwitch::kStay;
+}
+
 UdevDeviceSource::UdevDeviceSource(const config::Config& config, UdevSourceOptions options)
     : options_(std::move(options)), choice_(config.udevSource), tracker_(config.resources) {}
 
-Result<void> UdevDeviceSource::start(reactor::Reactor& reactor, plugin::DeviceSink& sink) {
-  if (monitor_) return makeError(-EALREADY, "udev source already started");
-  // Decided now rather than at construction: udevd may have come or gone since.
-  sourceName_ = resolveSource(choice_, options_.controlSocket);
-  udev_.reset(udev_new());
-  if (!udev_) return makeError(-ENOMEM, "udev_new failed");
-  monitor_.reset(udev_monitor_new_from_netlink(udev_.get(), sourceName_));
-  if (!monitor_) {
+Result<UdevMonitorPtr> UdevDeviceSource::openMonitor(const char* group) {
+  UdevMonitorPtr monitor(udev_monitor_new_from_netlink(udev_.get(), group));
+  if (!monitor) {
     int err = errno != 0 ? -errno : -EIO;
-    return makeError(err, std::string("cannot create the udev monitor (") + sourceName_ +
-                              "): " + std::strerror(-err));
+    return makeError(
+        err, std::string("cannot create the udev monitor (") + group + "): " + std::strerror(-err));
   }
   if (auto subsystems = ruleSubsystems(tracker_.resources())) {
     for (const std::string& subsystem : *subsystems) {
       // Only saves wake-ups; matching filters again.
-      udev_monitor_filter_add_match_subsystem_devtype(monitor_.get(), subsystem.c_str(), nullptr);
+      udev_monitor_filter_add_match_subsystem_devtype(monitor.get(), subsystem.c_str(), nullptr);
     }
   }
   if (options_.receiveBufferSize > 0) {
     // Failing to get the full size (unprivileged, above rmem_max) is survivable: an overflow
     // costs a rescan, not correctness.
-    (void)udev_monitor_set_receive_buffer_size(monitor_.get(), options_.receiveBufferSize);
+    (void)udev_monitor_set_receive_buffer_size(monitor.get(), options_.receiveBufferSize);
   }
-  // Before enumerating: a device that appears during the enumeration is then either in it or in
-  // an event, and the tracker drops what is in both.
-  int rc = udev_monitor_enable_receiving(monitor_.get());
+  int rc = udev_monitor_enable_receiving(monitor.get());
   if (rc < 0) {
-    monitor_.reset();
-    return makeError(rc, std::string("cannot enable the udev monitor: ") + std::strerror(-rc));
+    return makeError(
+        rc, std::string("cannot enable the udev monitor (") + group + "): " + std::strerror(-rc));
+  }
+  return monitor;
+}
+
+Result<void> UdevDeviceSource::start(reactor::Reactor& reactor, plugin::DeviceSink& sink) {
+  if (udevMonitor_ || kernelMonitor_) return makeError(-EALREADY, "udev source already started");
+  udev_.reset(udev_new());
+  if (!udev_) return makeError(-ENOMEM, "udev_new failed");
+  // Decided now rather than at construction: udevd may have come or gone since.
+  bool answers = choice_ != config::UdevSource::kKernel && udevdAnswers(options_.controlSocket);
+  bool udev =
+      choice_ == config::UdevSource::kUdev || (choice_ == config::UdevSource::kAuto && answers);
+  if (choice_ == config::UdevSource::kUdev && !answers) {
+    logWarning("udevSource: udev, but udevd does not answer; following udev events anyway",
+               {{"source", "udev"}, {"control", options_.controlSocket}});
+  }
+  // Both before enumerating: a device that appears during the enumeration is then either in it
+  // or in an event, and the tracker drops what is in both.
+  if (choice_ != config::UdevSource::kUdev || answers) {
+    Result<UdevMonitorPtr> kernel = openMonitor("kernel");
+    if (!kernel) return kernel.error();
+    kernelMonitor_ = std::move(*kernel);
+  }
+  if (udev) {
+    Result<UdevMonitorPtr> monitor = openMonitor("udev");
+    if (!monitor) {
+      kernelMonitor_.reset();
+      return monitor.error();
+    }
+    udevMonitor_ = std::move(*monitor);
   }
 
   reactor_ = &reactor;
   sink_ = &sink;
   if (Result<void> scanned = scan(false); !scanned) {
-    monitor_.reset();
+    udevMonitor_.reset();
+    kernelMonitor_.reset();
     return scanned;
   }
-  reactor_->poll(readableOp_, udev_monitor_get_fd(monitor_.get()), POLLIN);
+  if (udevMonitor_) reactor_->poll(udevOp_, udev_monitor_get_fd(udevMonitor_.get()), POLLIN);
+  if (kernelMonitor_) {
+    reactor_->poll(kernelOp_, udev_monitor_get_fd(kernelMonitor_.get()), POLLIN);
+  }
   return {};
 }
 
 void UdevDeviceSource::stop() {
   stopped_ = true;
-  if (reactor_ != nullptr && readableOp_.pending()) reactor_->cancel(readableOp_);
+  if (reactor_ == nullptr) return;
+  for (reactor::Op* op : {&udevOp_, &kernelOp_, &graceOp_}) {
+    if (op->pending()) reactor_->cancel(*op);
+  }
 }
 
 void UdevDeviceSource::fail(int error) {
@@ -103,9 +142,8 @@ Result<void> UdevDeviceSource::scan(bool reconcile) {
     std::set<std::string, std::less<>> present(syspaths->begin(), syspaths->end());
     tracker_.removeAbsent(present, *sink_);
   }
-  PropertySource properties = std::string_view(sourceName_) == "kernel"
-                                  ? PropertySource::kUeventFile
-                                  : PropertySource::kLibudev;
+  PropertySource properties =
+      followingUdev() ? PropertySource::kLibudev : PropertySource::kUeventFile;
   for (const std::string& syspath : *syspaths) {
     UdevDevicePtr device(udev_device_new_from_syspath(udev_.get(), syspath.c_str()));
     // Gone since the enumeration listed it: its remove event is queued on the monitor.
@@ -114,21 +152,30 @@ Result<void> UdevDeviceSource::scan(bool reconcile) {
   return {};
 }
 
-void UdevDeviceSource::onReadable(int res, uint32_t /*flags*/) noexcept {
-  if (stopped_) return;
-  if (res < 0) {
-    fail(res);
-    return;
+bool UdevDeviceSource::rescan() {
+  ++rescans_;
+  sink_->onRescan();
+  if (Result<void> scanned = scan(true); !scanned) {
+    fail(scanned.error().code);
+    return false;
   }
+  // The rescan has every device the kernel told of so far: udevd owes us nothing older.
+  udevSeqnum_ = std::max(udevSeqnum_, kernelSeqnum_);
+  return !stopped_;
+}
+
+bool UdevDeviceSource::drain(udev_monitor* monitor, bool handle, uint64_t& lastSeqnum) {
   // POLLERR is how the socket reports an overflow; the receive below returns it as ENOBUFS.
   bool lost = false;
   for (int n = 0; n < options_.maxEventsPerWakeup; ++n) {
     errno = 0;
-    UdevDevicePtr device(udev_monitor_receive_device(monitor_.get()));
+    UdevDevicePtr device(udev_monitor_receive_device(monitor));
     if (device) {
-      // Everything read after an overflow is older than the rescan below, which supersedes it.
-      if (!lost) handleEvent(device.get());
-      if (stopped_) return;  // the sink stopped us from inside the report
+      lastSeqnum = std::max<uint64_t>(lastSeqnum, udev_device_get_seqnum(device.get()));
+      // Everything read after an overflow is older than the rescan that follows, which
+      // supersedes it.
+      if (handle && !lost) handleEvent(device.get());
+      if (stopped_) return lost;  // the sink stopped us from inside the report
       continue;
     }
     if (errno == ENOBUFS) {
@@ -139,16 +186,106 @@ void UdevDeviceSource::onReadable(int res, uint32_t /*flags*/) noexcept {
     // more are queued. Anything else was one bad message, already consumed.
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == 0) break;
   }
-  if (lost) {
-    ++rescans_;
-    sink_->onRescan();
-    if (Result<void> scanned = scan(true); !scanned) {
-      fail(scanned.error().code);
-      return;
-    }
-    if (stopped_) return;
+  return lost;
+}
+
+void UdevDeviceSource::onUdevReadable(int res, uint32_t /*flags*/) noexcept {
+  if (stopped_) return;
+  if (res < 0 && res != -ECANCELED) {
+    fail(res);
+    return;
   }
-  reactor_->poll(readableOp_, udev_monitor_get_fd(monitor_.get()), POLLIN);
+  // Cancelled, or completed before the cancel came: we left udev events. A monitor opened since
+  // (we came back meanwhile) could not be polled while this was pending, so it is polled now.
+  if (!udevMonitor_) return;
+  if (res >= 0) {
+    bool lost = drain(udevMonitor_.get(), true, udevSeqnum_);
+    if (stopped_) return;
+    if (lost && !rescan()) return;
+  }
+  reactor_->poll(udevOp_, udev_monitor_get_fd(udevMonitor_.get()), POLLIN);
+}
+
+void UdevDeviceSource::onKernelReadable(int res, uint32_t /*flags*/) noexcept {
+  if (stopped_) return;
+  if (res < 0) {
+    fail(res);
+    return;
+  }
+  // Following udev, the kernel's uevents only say that udevd should have something to pass on
+  // soon; the udev monitor reports the devices.
+  bool handle = !followingUdev();
+  bool lost = drain(kernelMonitor_.get(), handle, kernelSeqnum_);
+  if (stopped_) return;
+  if (handle && lost && !rescan()) return;
+  // Once per batch: a connect is cheap, and these come only when devices change.
+  checkUdevd();
+  if (stopped_) return;
+  armGrace();
+  reactor_->poll(kernelOp_, udev_monitor_get_fd(kernelMonitor_.get()), POLLIN);
+}
+
+void UdevDeviceSource::armGrace() {
+  // One wait per batch of kernel uevents, and none for a batch already waited on: udevd that
+  // still answers after that long is alive, only slow, and is not asked again until new ones.
+  if (!followingUdev() || graceOp_.pending()) return;
+  if (kernelSeqnum_ <= udevSeqnum_ || kernelSeqnum_ <= graceSeqnum_) return;
+  graceSeqnum_ = kernelSeqnum_;
+  reactor_->timeout(graceOp_, options_.udevdGrace);
+}
+
+void UdevDeviceSource::onGraceOver(int res, uint32_t /*flags*/) noexcept {
+  if (stopped_ || res == -ECANCELED || !followingUdev()) return;
+  // udevd did not pass on the batch in time: it may have died after answering, with the events
+  // in its queue, and no further kernel uevent may come to tell.
+  if (udevSeqnum_ < graceSeqnum_) checkUdevd();
+  if (stopped_) return;
+  armGrace();  // for batches that came while this one waited
+}
+
+void UdevDeviceSource::checkUdevd() {
+  if (choice_ == config::UdevSource::kKernel) return;
+  switch (decideSwitch(choice_, followingUdev(), udevdAnswers(options_.controlSocket))) {
+    case SourceSwitch::kStay:
+      return;
+    case SourceSwitch::kToKernel:
+      switchToKernel();
+      return;
+    case SourceSwitch::kToUdev:
+      switchToUdev();
+      return;
+  }
+}
+
+void UdevDeviceSource::switchToKernel() {
+  // Asked for by name, udev going away is a fault to look into; with auto it is one of the
+  // cases auto is for.
+  LogLevel level = choice_ == config::UdevSource::kUdev ? LogLevel::kError : LogLevel::kWarning;
+  logLine(level, "udevd stopped answering; following kernel uevents",
+          {{"source", "kernel"}, {"control", options_.controlSocket}});
+  if (udevOp_.pending()) reactor_->cancel(udevOp_);
+  // Safe with the poll still pending: the ring holds its own reference to the socket.
+  udevMonitor_.reset();
+  // udevd may have died with events in its queue: only a rescan (without its database, now
+  // stale) tells what they were.
+  rescan();
+}
+
+void UdevDeviceSource::switchToUdev() {
+  // Enabled before the rescan, for the same reason as at start.
+  Result<UdevMonitorPtr> monitor = openMonitor("udev");
+  if (!monitor) {
+    logError("udevd answers again, but its events cannot be followed; staying with kernel uevents",
+             {{"source", "kernel"}, {"error", monitor.error().message}});
+    return;
+  }
+  udevMonitor_ = std::move(*monitor);
+  logInfo("udevd answers again; following udev events", {{"source", "udev"}});
+  // Read with udevd's properties now, as its events will be.
+  if (!rescan()) return;
+  if (!udevOp_.pending()) {
+    reactor_->poll(udevOp_, udev_monitor_get_fd(udevMonitor_.get()), POLLIN);
+  }
 }
 
 void UdevDeviceSource::handleEvent(udev_device* device) {

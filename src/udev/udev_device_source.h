@@ -3,7 +3,13 @@
 // The production DeviceSource (DESIGN.md §4): enumerates at start, then follows the udev monitor
 // on the reactor. The monitor is enabled before enumerating so nothing falls in between, and the
 // tracker de-duplicates what both report. Lost events (ENOBUFS) trigger a full rescan.
+//
+// Following udev events, the source also listens to raw kernel uevents, which come whether
+// udevd runs or not: each batch is the moment to ask whether udevd still answers. When it stops
+// (restart, upgrade, crash), the source falls back to kernel uevents with a full rescan instead
+// of going deaf, and goes back to udev events once udevd answers again.
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -27,6 +33,13 @@ inline constexpr const char* kUdevControlSocket = "/run/udev/control";
 const char* resolveSource(config::UdevSource choice,
                           const std::string& controlSocket = kUdevControlSocket);
 
+enum class SourceSwitch { kStay, kToKernel, kToUdev };
+
+// Whether a running source changes monitors, asked after kernel uevents with whether udevd
+// answers now. udevSource: kernel never moves; auto and udev follow udevd both ways (a forced
+// udev whose udevd went away must not leave the plugin deaf either).
+SourceSwitch decideSwitch(config::UdevSource choice, bool followingUdev, bool udevdAnswersNow);
+
 struct UdevSourceOptions {
   std::string controlSocket = kUdevControlSocket;  // where a live udevd answers
   // SO_RCVBUF of the monitor in bytes; <= 0 keeps the kernel default. Large, so a burst of
@@ -35,6 +48,9 @@ struct UdevSourceOptions {
   int receiveBufferSize = 128 * 1024 * 1024;
   // Messages read per readiness before yielding to the rest of the reactor.
   int maxEventsPerWakeup = 1024;
+  // How long udevd may take to pass on a kernel uevent before we ask again whether it still
+  // answers: it may die after answering, with the event still in its queue.
+  std::chrono::milliseconds udevdGrace{2000};
 };
 
 class UdevDeviceSource final : public plugin::DeviceSource {
@@ -42,31 +58,49 @@ class UdevDeviceSource final : public plugin::DeviceSource {
   explicit UdevDeviceSource(const config::Config& config, UdevSourceOptions options = {});
   UdevDeviceSource(const UdevDeviceSource&) = delete;
   UdevDeviceSource& operator=(const UdevDeviceSource&) = delete;
-  // Free only once idle() (or after the reactor is gone): the monitor's poll points at us.
+  // Free only once idle() (or after the reactor is gone): the monitors' polls point at us.
   ~UdevDeviceSource() override = default;
 
-  // Picks the event source, enables the monitor, reports every matching device to `sink`, then
-  // watches the monitor on `reactor`. Both must outlive the source's activity.
+  // Picks the event source, enables the monitors, reports every matching device to `sink`, then
+  // watches the monitors on `reactor`. Both must outlive the source's activity.
   Result<void> start(reactor::Reactor& reactor, plugin::DeviceSink& sink) override;
-  // Stops reporting; the pending poll completes as cancelled, after which the source is idle.
+  // Stops reporting; the pending ops complete as cancelled, after which the source is idle.
   void stop() override;
-  bool idle() const override { return !readableOp_.pending(); }
-
-  // resolveSource()'s choice: "udev" or "kernel"; "none" before start().
-  const char* sourceName() const { return sourceName_; }
-  std::string summary() const override {
-    return std::string(sourceName_) == "udev" ? "udev events (udevd answers)"
-                                              : "kernel uevents (no udevd answering)";
+  bool idle() const override {
+    return !udevOp_.pending() && !kernelOp_.pending() && !graceOp_.pending();
   }
-  // Full rescans after lost events; for tests and metrics.
+
+  // The monitor followed now: "udev" or "kernel"; "none" before start().
+  const char* sourceName() const {
+    return followingUdev() ? "udev" : kernelMonitor_ ? "kernel" : "none";
+  }
+  std::string eventSource() const override { return sourceName(); }
+  std::string summary() const override {
+    return followingUdev() ? "udev events (udevd answers)" : "kernel uevents (no udevd answering)";
+  }
+  // Full rescans after lost events or a change of monitor; for tests and metrics.
   uint64_t rescans() const { return rescans_; }
   // The error that stopped the source (a failed poll or rescan), 0 while it runs.
   int failure() const { return failure_; }
   const DeviceTracker& tracker() const { return tracker_; }
 
  private:
-  void onReadable(int res, uint32_t flags) noexcept;
+  bool followingUdev() const { return udevMonitor_ != nullptr; }
+  Result<UdevMonitorPtr> openMonitor(const char* group);
+  void onUdevReadable(int res, uint32_t flags) noexcept;
+  void onKernelReadable(int res, uint32_t flags) noexcept;
+  void onGraceOver(int res, uint32_t flags) noexcept;
+  // Reads up to maxEventsPerWakeup messages, handling them when `handle`; false once the
+  // monitor lost some (ENOBUFS).
+  bool drain(udev_monitor* monitor, bool handle, uint64_t& lastSeqnum);
   void handleEvent(udev_device* device);
+  // Asks udevd and changes monitors when decideSwitch() says so.
+  void checkUdevd();
+  // Waits udevdGrace for udevd to pass on the newest kernel uevents, then asks again.
+  void armGrace();
+  void switchToKernel();
+  void switchToUdev();
+  bool rescan();
   Result<void> scan(bool reconcile);
   void fail(int error);
 
@@ -74,14 +108,25 @@ class UdevDeviceSource final : public plugin::DeviceSource {
   config::UdevSource choice_;
   DeviceTracker tracker_;
   UdevPtr udev_;
-  UdevMonitorPtr monitor_;
+  // Open while following udev events.
+  UdevMonitorPtr udevMonitor_;
+  // Kernel uevents: the events themselves when following them, else only a sign that udevd may
+  // be gone. Null with udevSource: udev when udevd did not answer at start: the choice was made
+  // knowing that (a control socket out of sight), so it stays.
+  UdevMonitorPtr kernelMonitor_;
   reactor::Reactor* reactor_ = nullptr;
   plugin::DeviceSink* sink_ = nullptr;
-  const char* sourceName_ = "none";
+  // Kernel sequence numbers: the newest uevent seen, the newest udevd passed on, and the newest
+  // the grace wait was armed for. udevd is behind while the first is ahead of the second.
+  uint64_t kernelSeqnum_ = 0;
+  uint64_t udevSeqnum_ = 0;
+  uint64_t graceSeqnum_ = 0;
   uint64_t rescans_ = 0;
   int failure_ = 0;
   bool stopped_ = false;
-  reactor::Op readableOp_{reactor::bindOp<&UdevDeviceSource::onReadable>(this)};
+  reactor::Op udevOp_{reactor::bindOp<&UdevDeviceSource::onUdevReadable>(this)};
+  reactor::Op kernelOp_{reactor::bindOp<&UdevDeviceSource::onKernelReadable>(this)};
+  reactor::Op graceOp_{reactor::bindOp<&UdevDeviceSource::onGraceOver>(this)};
 };
 
 }  // namespace udp::udev

@@ -1,6 +1,8 @@
 #include "udev/udev_record.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -40,12 +42,27 @@ class UdevAttributeReader final : public AttributeReader {
   std::vector<udev_device*> chain_;  // [0] the device, then its ancestors; owned by device_
 };
 
-std::string driverOf(udev_device* device) {
+// The device itself or its nearest ancestor that has a driver; null when none has.
+udev_device* withDriver(udev_device* device) {
   for (udev_device* d = device; d != nullptr; d = udev_device_get_parent(d)) {
     const char* driver = udev_device_get_driver(d);
-    if (driver != nullptr && *driver != '\0') return driver;
+    if (driver != nullptr && *driver != '\0') return d;
   }
-  return {};
+  return nullptr;
+}
+
+// libudev hands out link attributes only for driver, subsystem and module of the device itself,
+// so the driver's module link is read directly. Built-in drivers often have none.
+std::string moduleOf(udev_device* device) {
+  const char* syspath = udev_device_get_syspath(device);
+  if (syspath == nullptr) return {};
+  std::string link = std::string(syspath) + "/driver/module";
+  char target[PATH_MAX];
+  ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+  if (n <= 0) return {};
+  std::string_view path(target, static_cast<size_t>(n));
+  size_t slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
 }
 
 void addSplit(std::vector<std::string>& out, std::string_view list) {
@@ -84,7 +101,10 @@ DeviceRecord recordFromUdev(udev_device* device, PropertySource properties) {
   record.subsystem = orEmpty(udev_device_get_subsystem(device));
   record.sysname = orEmpty(udev_device_get_sysname(device));
   record.devtype = orEmpty(udev_device_get_devtype(device));
-  record.driver = driverOf(device);
+  if (udev_device* driven = withDriver(device)) {
+    record.driver = udev_device_get_driver(driven);
+    record.module = moduleOf(driven);
+  }
 
   udev_list_entry* entry;
   if (properties == PropertySource::kUeventFile) {

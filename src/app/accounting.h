@@ -1,0 +1,81 @@
+#pragma once
+
+// Everything the daemon owes its operators (DESIGN.md §1 "accounts"): Prometheus metrics and
+// health endpoints, the audit log, and who holds a device (PodResources). The daemon reports
+// events here; nothing here decides anything about devices or the kubelet.
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "audit/audit_log.h"
+#include "audit/audit_record.h"
+#include "governance/describe.h"
+#include "grpc/status.h"
+#include "kubelet/pod_resources.h"
+#include "metrics/http_server.h"
+#include "metrics/metrics.h"
+#include "plugin/resource_service.h"
+#include "reactor/reactor.h"
+
+namespace udp::app {
+
+struct AccountingOptions {
+  std::string metricsAddress;  // "" = no HTTP endpoint
+  audit::AuditOptions audit;
+  std::string podResourcesSocket = kubelet::kPodResourcesSocket;
+};
+
+// What the accounting side asks of the daemon, for /readyz and /describe.
+class DaemonView {
+ public:
+  virtual ~DaemonView() = default;
+  virtual bool ready() const = 0;
+  virtual governance::DescribeInputs describeInputs() const = 0;
+  virtual uint64_t reactorTurns() const = 0;
+};
+
+class Accounting final : public plugin::ServiceObserver {
+ public:
+  Accounting(reactor::Reactor& reactor, AccountingOptions options, const DaemonView& daemon);
+  Result<void> start();
+  void stop();
+  bool idle() const;
+  void sweep();
+
+  void registration(std::string_view resource, std::string_view endpoint,
+                    const grpc::Status& status);
+  void kubeletRestarted(std::string_view kubeletDir);
+  // `before` or `after` null: the device appeared or left.
+  void deviceChanged(std::string_view resource, const plugin::Device* before,
+                     const plugin::Device* after);
+  void uevent(std::string_view action) { metrics_.uevent(action); }
+  void rescan() { metrics_.rescan(); }
+  void resourceState(std::string_view resource, size_t healthy, size_t unhealthy, size_t streams,
+                     bool registered);
+  void forgetResource(std::string_view resource) { metrics_.forgetResource(resource); }
+
+  void onAllocate(const plugin::AllocationOutcome& outcome) override;
+  void onPreStart(const plugin::AllocationOutcome& outcome) override;
+
+  const metrics::Metrics& metrics() const { return metrics_; }
+  std::string metricsAddress() const;
+
+ private:
+  void audit(std::string line);
+  metrics::HttpResponse describe() const;
+
+  reactor::Reactor& reactor_;
+  AccountingOptions options_;
+  const DaemonView& daemon_;
+  metrics::Metrics metrics_;
+  audit::AuditLog auditLog_;
+  kubelet::PodResourcesClient podResources_;
+  std::unique_ptr<metrics::HttpServer> http_;
+  // Device IDs handed to containers, per resource: only their loss is worth asking the kubelet
+  // who holds them.
+  std::map<std::string, std::set<std::string>, std::less<>> allocated_;
+};
+
+}  // namespace udp::app
