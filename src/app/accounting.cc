@@ -1,5 +1,7 @@
 #include "app/accounting.h"
 
+#include <errno.h>
+
 #include <chrono>
 
 #include "build_config.h"
@@ -154,6 +156,9 @@ void Accounting::deviceChanged(std::string_view resource, const plugin::Device* 
         holders.push_back({h.pod, h.namespace_, h.container});
       }
       event.holders = std::move(holders);
+    } else if (answer.error().code != -ENOENT) {  // no PodResources socket: an older kubelet
+      logWarning("cannot ask the kubelet who holds the device: " + answer.error().message,
+                 {{"resource", event.resource}, {"device", event.deviceId}});
     }
     audit(audit::renderAuditLine(event, now()));
   });

@@ -1,5 +1,6 @@
 #include "app/daemon.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -85,6 +86,8 @@ Result<void> Daemon::start() {
   if (std::string summary = source_->summary(); !summary.empty()) {
     logInfo("devices from " + summary);
   }
+  if (notifier_ && notifier_->watchdogInterval())
+    reactor_.timeout(watchdogOp_, *notifier_->watchdogInterval() / 2);
   // Serve before registering: the kubelet dials back inside Register.
   for (auto& runtime : resources_) {
     if (auto r = runtime->registration->start(); !r) return r;
@@ -188,7 +191,9 @@ void Daemon::onSignal(int signo) {
 
 void Daemon::reload() {
   if (stopping_ || !reload_) return;
+  if (notifier_) notifier_->notify("RELOADING=1");
   std::optional<config::Config> next = reload_();
+  if (notifier_) notifier_->notify("READY=1");
   if (!next) {
     logError("reload: the new config is invalid; keeping the running one");
     return;
@@ -242,12 +247,39 @@ void Daemon::reload() {
 void Daemon::requestStop() {
   if (stopping_) return;
   stopping_ = true;
+  if (notifier_) notifier_->notify("STOPPING=1");
+  reactor_.cancel(watchdogOp_);
   signals_.stop();
   watch_.stop();
   if (source_) source_->stop();
   for (auto& runtime : resources_) runtime->shutDown();
   accounting_.stop();
   reactor_.timeout(drainOp_, kDrainLimit);
+}
+
+void Daemon::onWatchdogTimer(int res, uint32_t) noexcept {
+  if (res == -ECANCELED || stopping_ || !notifier_) return;
+  notifier_->notify("WATCHDOG=1");
+  reactor_.timeout(watchdogOp_, *notifier_->watchdogInterval() / 2);
+}
+
+void Daemon::tellSystemd() {
+  if (!notifier_ || stopping_) return;
+  size_t registered = 0, devices = 0;
+  for (const auto& runtime : resources_) {
+    registered += runtime->registration->state() == kubelet::RegistrationState::kRegistered;
+    devices += runtime->service->inventory().devices().size();
+  }
+  std::string status = std::to_string(registered) + "/" + std::to_string(resources_.size()) +
+                       " resources registered, " + std::to_string(devices) + " devices";
+  if (status != toldStatus_) {
+    toldStatus_ = status;
+    notifier_->notify("STATUS=" + status);
+  }
+  if (!toldReady_ && registered == resources_.size()) {
+    toldReady_ = true;
+    notifier_->notify("READY=1");
+  }
 }
 
 void Daemon::onDrainTimer(int, uint32_t) noexcept {
@@ -284,6 +316,7 @@ void Daemon::onTurnEnd() {
         runtime->registration->state() == kubelet::RegistrationState::kRegistered);
   }
   accounting_.sweep();
+  tellSystemd();
   for (auto& runtime : retiredResources_) {
     runtime->registration->sweep();
     runtime->server->sweep();

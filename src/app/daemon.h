@@ -10,6 +10,7 @@
 
 #include "app/accounting.h"
 #include "app/signals.h"
+#include "app/systemd_notifier.h"
 #include "config/config.h"
 #include "grpc/server.h"
 #include "kubelet/directory_watch.h"
@@ -67,6 +68,8 @@ class Daemon final : public plugin::DeviceSink,
   void onSignal(int signo);
   void onTurnEnd();
   void onDrainTimer(int res, uint32_t flags) noexcept;
+  void onWatchdogTimer(int res, uint32_t flags) noexcept;
+  void tellSystemd();
   ResourceRuntime* find(std::string_view resource);
   std::unique_ptr<ResourceRuntime> makeRuntime(const config::Resource& resource);
   void reload();
@@ -86,6 +89,12 @@ class Daemon final : public plugin::DeviceSink,
   std::function<std::optional<config::Config>()> reload_;
   bool stopping_ = false;
   reactor::Op drainOp_{reactor::bindOp<&Daemon::onDrainTimer>(this)};
+  // Type=notify: READY=1 once every resource registered, STATUS= as that changes, WATCHDOG=1
+  // from a timer only when systemd asked for it.
+  std::unique_ptr<SystemdNotifier> notifier_ = SystemdNotifier::fromEnvironment();
+  bool toldReady_ = false;
+  std::string toldStatus_;
+  reactor::Op watchdogOp_{reactor::bindOp<&Daemon::onWatchdogTimer>(this)};
 };
 
 }  // namespace udp::app

@@ -13,6 +13,8 @@
 
 #include <grpc/compression.h>
 
+#include "pod_resources_server.h"
+
 namespace udp::sim {
 namespace {
 
@@ -191,7 +193,9 @@ class KubeletSim::Connection {
 };
 
 KubeletSim::KubeletSim(SimOptions options)
-    : options_(std::move(options)), dir_(absolute(options_.dir)) {}
+    : options_(std::move(options)),
+      dir_(absolute(options_.dir)),
+      podResources_(std::make_unique<PodResourcesServer>()) {}
 
 KubeletSim::~KubeletSim() {
   stop();
@@ -212,6 +216,9 @@ bool KubeletSim::start() {
   } else if (isSocket(socketPath())) {
     ::unlink(socketPath().c_str());
   }
+  if (!options_.podResourcesSocket.empty() &&
+      !podResources_->start(absolute(options_.podResourcesSocket)))
+    return false;
 
   {
     std::lock_guard lock(mutex_);
@@ -227,6 +234,7 @@ bool KubeletSim::start() {
     std::lock_guard lock(mutex_);
     serving_ = false;
     service_.reset();
+    podResources_->stop();
     return false;
   }
   return true;
@@ -263,6 +271,7 @@ void KubeletSim::stop() {
     service_.reset();
   }
   if (isSocket(socketPath())) ::unlink(socketPath().c_str());
+  podResources_->stop();
 }
 
 bool KubeletSim::restart() {
@@ -468,6 +477,14 @@ std::optional<PluginInfo> KubeletSim::plugin(const std::string& resource) {
 std::vector<std::string> KubeletSim::registrationErrors() {
   std::lock_guard lock(mutex_);
   return registrationErrors_;
+}
+
+void KubeletSim::setPodResources(v1::ListPodResourcesResponse response) {
+  podResources_->set(std::move(response));
+}
+
+uint64_t KubeletSim::podResourcesCalls() {
+  return podResources_->calls();
 }
 
 std::shared_ptr<KubeletSim::Connection> KubeletSim::connectionFor(const std::string& resource) {

@@ -18,8 +18,11 @@
 
 #include "api.grpc.pb.h"
 #include "api.pb.h"
+#include "podresources.pb.h"
 
 namespace udp::sim {
+
+class PodResourcesServer;
 
 struct DeviceUpdate {
   std::chrono::steady_clock::time_point at;  // when the message arrived, for latency figures
@@ -46,6 +49,10 @@ struct SimOptions {
   // (the kubelet uses context.Background()); the simulator still cancels them after this long
   // so that a hung plugin fails a test instead of hanging it.
   std::chrono::milliseconds callTimeout{10000};
+  // Where to serve the PodResources API (List), as the kubelet does on
+  // /var/lib/kubelet/pod-resources/kubelet.sock; "" = not served. Started and stopped with the
+  // Registration service, so a restart() restarts it too.
+  std::string podResourcesSocket{};
 
   // Event hooks, called from gRPC and stream threads without any simulator lock held, so they
   // may make calls on plugins; but never start/stop/restart from one (stop joins the thread
@@ -88,6 +95,11 @@ class KubeletSim {
   std::optional<PluginInfo> plugin(const std::string& resource);
   std::vector<std::string> registrationErrors();
 
+  // What PodResources List answers from now on (empty until set).
+  void setPodResources(v1::ListPodResourcesResponse response);
+  // List calls answered so far.
+  uint64_t podResourcesCalls();
+
   // Calls on the registered plugin of `resource` as the kubelet makes them: one container
   // request each, a fresh ClientContext each.
   grpc::Status allocate(const std::string& resource, const std::vector<std::string>& ids,
@@ -123,6 +135,7 @@ class KubeletSim {
   std::mutex serverMutex_;  // serialises start/stop; never held with mutex_ taken first
   std::unique_ptr<RegistrationService> service_;
   std::unique_ptr<grpc::Server> server_;
+  const std::unique_ptr<PodResourcesServer> podResources_;
 
   std::mutex mutex_;
   std::condition_variable changed_;

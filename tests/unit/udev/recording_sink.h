@@ -31,6 +31,9 @@ class RecordingSink final : public plugin::DeviceSink {
     devices[std::string(resource)].erase(std::string(id));
   }
 
+  void onUevent(std::string_view /*action*/) override { ++uevents; }
+  void onRescan() override { ++rescans; }
+
   const plugin::Device* find(const std::string& resource, const std::string& id) const {
     auto r = devices.find(resource);
     if (r == devices.end()) return nullptr;
@@ -53,6 +56,8 @@ class RecordingSink final : public plugin::DeviceSink {
 
   std::map<std::string, std::map<std::string, plugin::Device>> devices;
   std::vector<Call> calls;
+  size_t uevents = 0;
+  size_t rescans = 0;
 };
 
 }  // namespace udp::udev::testing

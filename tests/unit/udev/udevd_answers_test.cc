@@ -57,5 +57,21 @@ TEST_CASE("udevdAnswers: no file, or not a socket") {
   CHECK_FALSE(udevdAnswers(std::string(200, 'x')));
 }
 
+TEST_CASE("decideSwitch: auto and udev follow udevd both ways, kernel never moves") {
+  using config::UdevSource;
+  for (UdevSource choice : {UdevSource::kAuto, UdevSource::kUdev}) {
+    CAPTURE(static_cast<int>(choice));
+    CHECK(decideSwitch(choice, true, true) == SourceSwitch::kStay);
+    CHECK(decideSwitch(choice, true, false) == SourceSwitch::kToKernel);
+    CHECK(decideSwitch(choice, false, true) == SourceSwitch::kToUdev);
+    CHECK(decideSwitch(choice, false, false) == SourceSwitch::kStay);
+  }
+  for (bool following : {true, false}) {
+    for (bool answers : {true, false}) {
+      CHECK(decideSwitch(UdevSource::kKernel, following, answers) == SourceSwitch::kStay);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace udp::udev

@@ -4,7 +4,10 @@
 
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <umockdev.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +23,7 @@
 #include "script_runner.h"
 #include "udev/udev_device_source.h"
 #include "udev/udev_scan.h"
+#include "util/unique_fd.h"
 
 namespace udp::udev {
 namespace {
@@ -366,6 +370,169 @@ TEST_CASE("the source follows uevents") {
     CHECK(source.tracker().devices(name).size() == 1);
     CHECK(source.rescans() == 0);
     CHECK(source.failure() == 0);
+  }
+}
+
+// udevd's control socket as the source sees it: answers while listening; closed, it leaves the
+// file behind as a dead udevd does.
+class FakeUdevd {
+ public:
+  FakeUdevd() {
+    char tmpl[] = "/tmp/fake-udevd-XXXXXX";
+    REQUIRE(mkdtemp(tmpl) != nullptr);
+    dir_ = tmpl;
+  }
+  ~FakeUdevd() {
+    fd_ = UniqueFd();
+    unlink(path().c_str());
+    rmdir(dir_.c_str());
+  }
+  FakeUdevd(const FakeUdevd&) = delete;
+  FakeUdevd& operator=(const FakeUdevd&) = delete;
+
+  std::string path() const { return dir_ + "/control"; }
+  void answer() {
+    unlink(path().c_str());
+    fd_ = UniqueFd(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    REQUIRE(fd_.valid());
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path().c_str());
+    REQUIRE(bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(listen(fd_.get(), 64) == 0);
+  }
+  void die() { fd_ = UniqueFd(); }
+
+ private:
+  std::string dir_;
+  UniqueFd fd_;
+};
+
+// umockdev hands each uevent to every monitor, kernel or udev, so both of the source's see it.
+TEST_CASE("udevd going away and coming back: the source changes monitors, with a rescan each") {
+  config::UdevSource choice = config::UdevSource::kAuto;
+  SUBCASE("auto") {
+    choice = config::UdevSource::kAuto;
+  }
+  SUBCASE("udev") {
+    choice = config::UdevSource::kUdev;
+  }
+  Testbed bed;
+  FakeUdevd udevd;
+  udevd.answer();
+  config::Config config;
+  config.udevSource = choice;
+  config::Resource serial = resource("serial", ttyRule());
+  serial.health = config::HealthAttribute{"close_delay", "50"};
+  config.resources.push_back(serial);
+  const std::string name = "example.com/serial";
+
+  auto reactor = reactor::Reactor::create();
+  REQUIRE(reactor.ok());
+  ScriptRunner runner(**reactor);
+  RecordingSink sink;
+  UdevSourceOptions options;
+  options.controlSocket = udevd.path();
+  UdevDeviceSource source(config, options);
+  REQUIRE(source.start(**reactor, sink).ok());
+  CHECK(std::string(source.sourceName()) == "udev");
+  REQUIRE(sink.find(name, "A1B2C3") != nullptr);
+
+  size_t sent = 0;
+  auto uevent = [&](const char* action) {
+    bed.uevent(bed.tty_, action);
+    ++sent;
+  };
+  std::string failedStep = runner.run(
+      {
+          {"udevd answers: no change",
+           [&] {
+             bed.setAttribute(bed.tty_, "close_delay", "0");
+             uevent("change");
+           },
+           [&] { return !sink.find(name, "A1B2C3")->healthy; }},
+          {"udevd dies: kernel uevents, after a rescan",
+           [&] {
+             CHECK(source.rescans() == 0);
+             udevd.die();
+             bed.setAttribute(bed.tty_, "close_delay", "50");
+             uevent("change");
+           },
+           [&] { return source.rescans() == 1 && sink.find(name, "A1B2C3")->healthy; }},
+          {"followed on kernel uevents",
+           [&] {
+             CHECK(std::string(source.sourceName()) == "kernel");
+             CHECK(source.eventSource() == "kernel");
+             CHECK(source.summary() == "kernel uevents (no udevd answering)");
+             bed.setAttribute(bed.tty_, "close_delay", "0");
+             uevent("change");
+           },
+           [&] { return !sink.find(name, "A1B2C3")->healthy; }},
+          {"udevd answers again: udev events, after a rescan",
+           [&] {
+             CHECK(source.rescans() == 1);
+             udevd.answer();
+             bed.setAttribute(bed.tty_, "close_delay", "50");
+             uevent("change");
+           },
+           [&] { return source.rescans() == 2 && sink.find(name, "A1B2C3")->healthy; }},
+          {"followed on udev events",
+           [&] {
+             CHECK(std::string(source.sourceName()) == "udev");
+             CHECK(source.eventSource() == "udev");
+             bed.uevent(bed.tty_, "remove");
+             ++sent;
+             bed.unplugTty();
+           },
+           [&] { return sink.count(name) == 0; }},
+          {"stop", [&] { source.stop(); }, [&] { return source.idle(); }},
+      },
+      std::chrono::seconds(5));
+  CHECK(failedStep == "");
+  CHECK(source.rescans() == 2);
+  CHECK(sink.rescans == 2);
+  // Each uevent reaches both monitors; only the one followed counts it, and a uevent a switch's
+  // rescan supersedes counts not at all.
+  CHECK(sink.uevents <= sent);
+  CHECK(sink.uevents >= 2);
+  CHECK(source.failure() == 0);
+}
+
+TEST_CASE("udevSource: kernel never asks udevd, and udev that never answered stays on udev") {
+  for (config::UdevSource choice : {config::UdevSource::kKernel, config::UdevSource::kUdev}) {
+    CAPTURE(static_cast<int>(choice));
+    Testbed bed;
+    FakeUdevd udevd;
+    // Answering for kernel (which must not care); never for udev.
+    if (choice == config::UdevSource::kKernel) udevd.answer();
+    config::Config config;
+    config.udevSource = choice;
+    config.resources.push_back(resource("serial", ttyRule()));
+    const std::string name = "example.com/serial";
+    auto reactor = reactor::Reactor::create();
+    REQUIRE(reactor.ok());
+    ScriptRunner runner(**reactor);
+    RecordingSink sink;
+    UdevSourceOptions options;
+    options.controlSocket = udevd.path();
+    UdevDeviceSource source(config, options);
+    REQUIRE(source.start(**reactor, sink).ok());
+    const std::string expected = choice == config::UdevSource::kKernel ? "kernel" : "udev";
+    CHECK(source.sourceName() == expected);
+    std::string failedStep = runner.run(
+        {
+            {"remove",
+             [&] {
+               bed.uevent(bed.tty_, "remove");
+               bed.unplugTty();
+             },
+             [&] { return sink.count(name) == 0; }},
+            {"stop", [&] { source.stop(); }, [&] { return source.idle(); }},
+        },
+        std::chrono::seconds(5));
+    CHECK(failedStep == "");
+    CHECK(source.sourceName() == expected);
+    CHECK(source.rescans() == 0);
   }
 }
 

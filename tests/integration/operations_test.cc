@@ -1,0 +1,271 @@
+// Accountable operation, end to end: the metrics page (checked by promtool), /readyz following
+// the kubelet, the audit log, PodResources holders, and /describe of a live daemon validated
+// against the published schema. The kubelet is the grpc++ simulator.
+
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+#include "kubelet_sim.h"
+#include "plugin_process.h"
+#include "podresources.pb.h"
+
+using namespace std::chrono_literals;
+using udp::sim::KubeletSim;
+using udp::sim::SimOptions;
+using udp::testing::PluginProcess;
+using udp::testing::TempDir;
+
+namespace {
+
+constexpr const char* kFoo = "example.com/foo";
+
+struct HttpAnswer {
+  int status = 0;
+  std::string body;
+};
+
+// GET over a unix socket, HTTP/1.1 with Connection: close; status 0 when nobody answers.
+HttpAnswer get(const std::string& socket, const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socket.c_str());
+  HttpAnswer answer;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return answer;
+  }
+  std::string request = "GET " + path + " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
+  (void)!write(fd, request.data(), request.size());
+  std::string response;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) response.append(buf, static_cast<size_t>(n));
+  close(fd);
+  if (response.size() > 12) answer.status = std::stoi(response.substr(9, 3));
+  if (auto body = response.find("\r\n\r\n"); body != std::string::npos) {
+    answer.body = response.substr(body + 4);
+  }
+  return answer;
+}
+
+bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return condition();
+}
+
+// The value of the first sample line that starts with `series`, or -1.
+double sample(const std::string& page, const std::string& series) {
+  size_t at = 0;
+  while ((at = page.find(series, at)) != std::string::npos) {
+    if (at == 0 || page[at - 1] == '\n') {
+      size_t space = page.find(' ', at + series.size());
+      return std::stod(page.substr(space + 1, page.find('\n', space) - space - 1));
+    }
+    at += series.size();
+  }
+  return -1;
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+bool hasTool(const char* command) {
+  return system((std::string("command -v ") + command + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+struct Operated {
+  TempDir tmp;
+  std::string dir = tmp.file("device-plugins");
+  std::string metrics = tmp.file("metrics.sock");
+  std::string auditPath = tmp.file("audit.log");
+  std::string podResources = tmp.file("pod-resources.sock");
+  std::unique_ptr<KubeletSim> sim;
+  std::unique_ptr<PluginProcess> plugin;
+
+  Operated() {
+    tmp.write("config.yaml",
+              "resources:\n  - name: example.com/foo\n    match: [{subsystem: block}]\n");
+    SimOptions options;
+    options.dir = dir;
+    options.podResourcesSocket = podResources;
+    sim = std::make_unique<KubeletSim>(options);
+  }
+
+  void startPlugin() {
+    plugin = std::make_unique<PluginProcess>(
+        udp::testing::binaryFromEnv("SCRIPTED_PLUGIN"),
+        std::vector<std::string>{"run", "--config", tmp.file("config.yaml"), "--kubelet-dir", dir,
+                                 "--metrics-address", "unix:" + metrics, "--audit-log", auditPath,
+                                 "--pod-resources-socket", podResources});
+    REQUIRE(waitFor([&] { return get(metrics, "/healthz").status == 200; }, 5s));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("/readyz follows registration and the kubelet; /healthz answers") {
+  Operated o;
+  o.startPlugin();
+  CHECK(get(o.metrics, "/readyz").status == 503);  // no kubelet yet
+  REQUIRE(o.sim->start());
+  REQUIRE(o.sim->waitForRegistrations(kFoo, 1, 5s));
+  CHECK(waitFor([&] { return get(o.metrics, "/readyz").status == 200; }, 5s));
+  o.sim->stop();  // the kubelet goes away: its stream ends, kubelet.sock is gone
+  CHECK(waitFor([&] { return get(o.metrics, "/readyz").status == 503; }, 5s));
+  REQUIRE(o.sim->start());
+  CHECK(waitFor([&] { return get(o.metrics, "/readyz").status == 200; }, 5s));
+  CHECK(get(o.metrics, "/healthz").status == 200);
+  CHECK(get(o.metrics, "/nope").status == 404);
+  CHECK(o.plugin->terminate() == 0);
+}
+
+TEST_CASE("metrics move with allocations, devices and kubelet restarts; promtool accepts them") {
+  Operated o;
+  REQUIRE(o.sim->start());
+  o.startPlugin();
+  REQUIRE(o.sim->waitForRegistrations(kFoo, 1, 5s));
+  REQUIRE(o.plugin->send("add example.com/foo d0 devnode=/dev/null serial=S0"));
+  REQUIRE(o.plugin->send("add example.com/foo d1 devnode=/dev/zero unhealthy"));
+  REQUIRE(o.sim->waitForDevices(
+      kFoo, [](const auto& d) { return d.size() == 2; }, 5s));
+
+  v1beta1::AllocateResponse response;
+  REQUIRE(o.sim->allocate(kFoo, {"d0"}, &response).ok());
+  CHECK_FALSE(o.sim->allocate(kFoo, {"d1"}, &response).ok());
+  CHECK_FALSE(o.sim->allocate(kFoo, {"ghost"}, &response).ok());
+  REQUIRE(o.sim->restart());
+  REQUIRE(o.sim->waitForRegistrations(kFoo, 2, 5s));
+
+  const std::string r = "{resource=\"example.com/foo\"";
+  std::string page;
+  // The simulator counts a registration when it answers; the plugin a moment later.
+  CHECK(waitFor(
+      [&] {
+        page = get(o.metrics, "/metrics").body;
+        return sample(page, "udev_device_plugin_registrations_total" + r + ",result=\"ok\"}") ==
+                   2 &&
+               sample(page, "udev_device_plugin_listandwatch_streams" + r + "}") == 1;
+      },
+      5s));
+  MESSAGE("metrics excerpt:\n" << page.substr(0, 1500));
+  CHECK(sample(page, "udev_device_plugin_devices" + r + ",health=\"healthy\"}") == 1);
+  CHECK(sample(page, "udev_device_plugin_devices" + r + ",health=\"unhealthy\"}") == 1);
+  CHECK(sample(page, "udev_device_plugin_allocations_total" + r + ",result=\"ok\"}") == 1);
+  CHECK(sample(page, "udev_device_plugin_allocations_total" + r + ",result=\"unhealthy\"}") == 1);
+  CHECK(sample(page, "udev_device_plugin_allocations_total" + r + ",result=\"unknown_device\"}") ==
+        1);
+  CHECK(sample(page, "udev_device_plugin_allocate_duration_seconds_count" + r + "}") == 3);
+  CHECK(sample(page, "udev_device_plugin_registrations_total" + r + ",result=\"ok\"}") == 2);
+  CHECK(sample(page, "udev_device_plugin_kubelet_restarts_total") == 1);
+  CHECK(sample(page, "udev_device_plugin_listandwatch_streams" + r + "}") == 1);
+
+  if (!hasTool("promtool")) {
+    MESSAGE("promtool not installed: exposition format not checked");
+    return;
+  }
+  std::string file = o.tmp.file("page.txt");
+  o.tmp.write("page.txt", page);
+  CHECK(system(("promtool check metrics < " + file).c_str()) == 0);
+}
+
+TEST_CASE("audit log: allocations, health changes with their holders, registrations, restarts") {
+  Operated o;
+  REQUIRE(o.sim->start());
+  o.startPlugin();
+  REQUIRE(o.sim->waitForRegistrations(kFoo, 1, 5s));
+  REQUIRE(o.plugin->send("add example.com/foo d0 devnode=/dev/null serial=SER0"));
+  REQUIRE(o.sim->waitForDevices(
+      kFoo, [](const auto& d) { return d.size() == 1; }, 5s));
+  v1beta1::AllocateResponse response;
+  REQUIRE(o.sim->allocate(kFoo, {"d0"}, &response).ok());
+  REQUIRE(o.sim->preStartContainer(kFoo, {"d0"}).ok());
+
+  // The kubelet says which pod holds d0; when d0 is pulled, the audit line names it.
+  v1::ListPodResourcesResponse holders;
+  auto* pod = holders.add_pod_resources();
+  pod->set_name("modem-0");
+  pod->set_namespace_("edge");
+  auto* container = pod->add_containers();
+  container->set_name("agent");
+  auto* devices = container->add_devices();
+  devices->set_resource_name(kFoo);
+  devices->add_device_ids("d0");
+  o.sim->setPodResources(holders);
+  REQUIRE(o.plugin->send("remove example.com/foo d0"));
+  REQUIRE(o.sim->waitForDevices(
+      kFoo, [](const auto& d) { return d.empty(); }, 5s));
+  // The plugin asks PodResources after the removal; let it answer before the kubelet restarts.
+  CHECK(
+      waitFor([&] { return readFile(o.auditPath).find("\"holders\"") != std::string::npos; }, 5s));
+  REQUIRE(o.sim->restart());
+  REQUIRE(o.sim->waitForRegistrations(kFoo, 2, 5s));
+
+  std::string log;
+  CHECK(waitFor(
+      [&] {
+        log = readFile(o.auditPath);
+        return log.find("\"kubelet-restart\"") != std::string::npos &&
+               log.find("\"holders\"") != std::string::npos;
+      },
+      5s));
+  MESSAGE("audit log:\n" << log);
+  CHECK(
+      log.find(
+          R"("event":"allocate","resource":"example.com/foo","result":"ok","deviceIds":["d0"],"devnodes":["/dev/null"],"serials":["SER0"])") !=
+      std::string::npos);
+  CHECK(log.find(R"("event":"prestart","resource":"example.com/foo","result":"ok")") !=
+        std::string::npos);
+  CHECK(
+      log.find(
+          R"("from":"Healthy","to":"absent","holders":[{"pod":"modem-0","namespace":"edge","container":"agent"}])") !=
+      std::string::npos);
+  CHECK(log.find(R"("event":"registration","resource":"example.com/foo","result":"ok")") !=
+        std::string::npos);
+  CHECK(o.plugin->terminate() == 0);
+}
+
+TEST_CASE("/describe of a live daemon validates against docs/describe.schema.json") {
+  TempDir tmp;
+  std::string dir = tmp.file("device-plugins");
+  std::string metrics = tmp.file("metrics.sock");
+  SimOptions options;
+  options.dir = dir;
+  KubeletSim sim(options);
+  REQUIRE(sim.start());
+  PluginProcess plugin(udp::testing::binaryFromEnv("UDEV_DEVICE_PLUGIN"),
+                       {"run", "--config", udp::testing::binaryFromEnv("EXAMPLE_CONFIG"),
+                        "--kubelet-dir", dir, "--metrics-address", "unix:" + metrics});
+  REQUIRE(sim.waitForRegistrations("example.com/loop", 1, 5s));
+  HttpAnswer describe;
+  REQUIRE(waitFor(
+      [&] {
+        describe = get(metrics, "/describe");
+        return describe.status == 200 &&
+               describe.body.find("\"registration\":\"registered\"") != std::string::npos;
+      },
+      5s));
+  CHECK(describe.body.find("\"live\":true") != std::string::npos);
+  tmp.write("describe.json", describe.body);
+  std::string validate = udp::testing::binaryFromEnv("DESCRIBE_VALIDATOR");
+  std::string schema = udp::testing::binaryFromEnv("DESCRIBE_SCHEMA");
+  CHECK(system(("/usr/bin/python3 " + validate + " --schema " + schema + " " +
+                tmp.file("describe.json"))
+                   .c_str()) == 0);
+  CHECK(plugin.terminate() == 0);
+}
