@@ -190,6 +190,7 @@ bool UdevDeviceSource::drain(udev_monitor* monitor, bool handle, uint64_t& lastS
 }
 
 void UdevDeviceSource::onUdevReadable(int res, uint32_t /*flags*/) noexcept {
+  retiredMonitor_.reset();  // polled no more
   if (stopped_) return;
   if (res < 0 && res != -ECANCELED) {
     fail(res);
@@ -237,10 +238,11 @@ void UdevDeviceSource::armGrace() {
 void UdevDeviceSource::onGraceOver(int res, uint32_t /*flags*/) noexcept {
   if (stopped_ || res == -ECANCELED || !followingUdev()) return;
   // udevd did not pass on the batch in time: it may have died after answering, with the events
-  // in its queue, and no further kernel uevent may come to tell.
-  if (udevSeqnum_ < graceSeqnum_) checkUdevd();
+  // in its queue, and no further kernel uevent may come to tell. Asked too for batches that
+  // came while this one waited, so that those wait no longer than twice the grace.
+  if (udevSeqnum_ < kernelSeqnum_) checkUdevd();
   if (stopped_) return;
-  armGrace();  // for batches that came while this one waited
+  armGrace();
 }
 
 void UdevDeviceSource::checkUdevd() {
@@ -263,8 +265,13 @@ void UdevDeviceSource::switchToKernel() {
   LogLevel level = choice_ == config::UdevSource::kUdev ? LogLevel::kError : LogLevel::kWarning;
   logLine(level, "udevd stopped answering; following kernel uevents",
           {{"source", "kernel"}, {"control", options_.controlSocket}});
-  if (udevOp_.pending()) reactor_->cancel(udevOp_);
-  // Safe with the poll still pending: the ring holds its own reference to the socket.
+  if (udevOp_.pending()) {
+    reactor_->cancel(udevOp_);
+    // Its poll may not even be submitted yet (that happens once per turn) and names the fd, so
+    // the socket stays open until the poll completes. One already kept is the one polled: this
+    // one, opened since, never was.
+    if (!retiredMonitor_) retiredMonitor_ = std::move(udevMonitor_);
+  }
   udevMonitor_.reset();
   // udevd may have died with events in its queue: only a rescan (without its database, now
   // stale) tells what they were.

@@ -42,7 +42,7 @@ SourceSwitch decideSwitch(config::UdevSource choice, bool followingUdev, bool ud
 
 struct UdevSourceOptions {
   std::string controlSocket = kUdevControlSocket;  // where a live udevd answers
-  // SO_RCVBUF of the monitor in bytes; <= 0 keeps the kernel default. Large, so a burst of
+  // SO_RCVBUF of each monitor in bytes; <= 0 keeps the kernel default. Large, so a burst of
   // uevents does not overflow while the reactor is busy; tests set it tiny to force ENOBUFS.
   // Unprivileged, the kernel caps it at net.core.rmem_max, which rescans make up for.
   int receiveBufferSize = 128 * 1024 * 1024;
@@ -110,6 +110,8 @@ class UdevDeviceSource final : public plugin::DeviceSource {
   UdevPtr udev_;
   // Open while following udev events.
   UdevMonitorPtr udevMonitor_;
+  // The udev monitor left behind, until the poll on it completes.
+  UdevMonitorPtr retiredMonitor_;
   // Kernel uevents: the events themselves when following them, else only a sign that udevd may
   // be gone. Null with udevSource: udev when udevd did not answer at start: the choice was made
   // knowing that (a control socket out of sight), so it stays.

@@ -788,10 +788,12 @@ void udevdStopsAndComesBack() {
 
   REQUIRE(rig.udevd->terminate());
   REQUIRE_FALSE(udevdAnswers());
-  MESSAGE("udevd stopped; " << kUdevControl
-                            << (std::filesystem::exists(kUdevControl) ? " left behind" : " gone"));
+  std::string control = std::string(kUdevControl) +
+                        (std::filesystem::exists(kUdevControl) ? " left behind" : " gone");
+  MESSAGE("udevd stopped; " << control);
   ZramDevice during;
-  CAPTURE(during.name());
+  std::string name = during.name();
+  CAPTURE(name);
   auto seenAt =
       firstUpdateSince(*rig.sim, kZram, during.requestedAt(), contains(during.name(), "Healthy"));
   REQUIRE_MESSAGE(seenAt, "no update with " << during.name() << " after udevd stopped\n"
@@ -802,7 +804,6 @@ void udevdStopsAndComesBack() {
   CHECK_MESSAGE(waitForLog(rig.pluginLog, "udevd stopped answering; following kernel uevents"),
                 rig.log());
   // Followed for good, not only found by the switch's rescan.
-  std::string name = during.name();
   Clock::time_point writtenAt;
   REQUIRE(during.remove(&writtenAt, nullptr));
   REQUIRE_MESSAGE(firstUpdateSince(*rig.sim, kZram, writtenAt, lacks(name)), rig.log());
@@ -812,7 +813,7 @@ void udevdStopsAndComesBack() {
 
   REQUIRE_MESSAGE(rig.udevd->restart(), "systemd-udevd did not answer again:\n" << rig.udevdLog());
   ZramDevice back;
-  CAPTURE(back.name());
+  name = back.name();
   auto backAt = firstUpdateSince(*rig.sim, kZram, back.requestedAt(), contains(back.name()));
   REQUIRE_MESSAGE(backAt, "no update with " << back.name() << " after udevd came back\n"
                                             << rig.log());
@@ -820,7 +821,6 @@ void udevdStopsAndComesBack() {
   comeback.add(back.requestedAt(), *backAt);
   report("[kernel -> udev] zram hot_add -> ListAndWatch", comeback);
   CHECK_MESSAGE(waitForLog(rig.pluginLog, "udevd answers again; following udev events"), rig.log());
-  name = back.name();
   REQUIRE(back.remove(&writtenAt, nullptr));
   REQUIRE_MESSAGE(firstUpdateSince(*rig.sim, kZram, writtenAt, lacks(name)), rig.log());
 
@@ -830,7 +830,7 @@ void udevdStopsAndComesBack() {
   rig.udevd->freeze();
   REQUIRE(udevdAnswers());
   ZramDevice orphan;
-  CAPTURE(orphan.name());
+  name = orphan.name();
   std::this_thread::sleep_for(300ms);  // the plugin reads the uevent and asks udevd meanwhile
   rig.udevd->terminate(SIGKILL);
   REQUIRE_FALSE(udevdAnswers());
@@ -840,6 +840,12 @@ void udevdStopsAndComesBack() {
   Latencies orphaned;
   orphaned.add(orphan.requestedAt(), *orphanAt);
   report("[udev -> kernel] uevent udevd dropped -> ListAndWatch", orphaned);
+  std::string text = readFile(rig.pluginLog);
+  size_t fallbacks = 0;
+  for (size_t at = 0; (at = text.find("udevd stopped answering", at)) != std::string::npos; ++at) {
+    ++fallbacks;
+  }
+  CHECK_MESSAGE(fallbacks == 2, rig.log());
 
   // Nothing lost on the way: every device still present is listed.
   auto latest = rig.sim->updates(kZram).back().devices;
