@@ -218,12 +218,20 @@ HeaderBlock Connection::blockOf(const nghttp2_frame& frame) const {
 }
 
 int Connection::onBeginHeaders(const nghttp2_frame&) {
+  headerListBytes_ = 0;  // header blocks never interleave, so one counter serves all streams
   return 0;
 }
 
 int Connection::onHeaderField(const nghttp2_frame& frame, std::string_view name,
                               std::string_view value) {
   if (frame.hd.type != NGHTTP2_HEADERS || closing_) return 0;
+  // nghttp2 only advertises SETTINGS_MAX_HEADER_LIST_SIZE; without this check a few KiB of
+  // HPACK references (an "HPACK bomb") decode into an unbounded header list. Over the limit the
+  // stream is reset (RST_STREAM INTERNAL_ERROR) and the rest of the block is not delivered.
+  headerListBytes_ += name.size() + value.size() + 32;
+  if (role_ == Role::kServer && headerListBytes_ > limits_.maxHeaderListSize) {
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
   listener_.onHeader(frame.hd.stream_id, blockOf(frame), name, value);
   return 0;
 }
@@ -264,6 +272,7 @@ long Connection::readData(int32_t stream, uint8_t* buf, size_t length, uint32_t*
   out.offset += n;
   if (out.offset == out.data.size()) {
     out.data.clear();
+    out.ends.clear();
     out.offset = 0;
     if (out.finishing) {
       *dataFlags |= NGHTTP2_DATA_FLAG_EOF;
@@ -337,6 +346,7 @@ bool Connection::queueData(int32_t stream, std::string_view bytes) {
     return false;
   }
   it->second.data.append(bytes);
+  it->second.ends.push_back(it->second.data.size());
   resume(stream, it->second);
   return true;
 }
@@ -348,8 +358,29 @@ size_t Connection::queuedBytes(int32_t stream) const {
 
 void Connection::dropQueuedData(int32_t stream) {
   auto it = out_.find(stream);
-  if (it == out_.end() || it->second.offset != 0) return;  // never cut a message in half
-  it->second.data.clear();
+  if (it == out_.end()) return;
+  OutStream& out = it->second;
+  // Never cut a message in half: keep the one nghttp2 has started (it straddles `offset`) and
+  // drop every message after it. Dropping nothing once a message was partly sent (as before)
+  // let a peer with a small window or a full socket make every update pile up until the
+  // 16 MiB bound closed it: no coalescing, and 16-32 MiB held per stuck ListAndWatch.
+  size_t cut = 0, start = 0;
+  for (size_t end : out.ends) {
+    if (end > out.offset) {
+      cut = start < out.offset ? end : start;
+      break;
+    }
+    start = end;
+  }
+  if (out.offset == 0) {  // nothing started: drop all
+    out.data.clear();
+    out.ends.clear();
+    return;
+  }
+  out.data.resize(cut);
+  std::erase_if(out.ends, [cut](size_t end) { return end > cut; });
+  // The queue's capacity may have grown past what is left; return it.
+  if (out.data.capacity() > 2 * out.data.size() + 4096) out.data.shrink_to_fit();
 }
 
 bool Connection::finishStream(int32_t stream, const Headers& trailers) {

@@ -98,6 +98,9 @@ class Connection {
     bool hasTrailers = false;
     Headers trailers;
     bool deferred = false;
+    // Where each queued message ends in `data`, so that dropQueuedData can keep the one message
+    // nghttp2 has started and drop only those after it.
+    std::vector<size_t> ends;
   };
 
   void onRecv(int res, uint32_t flags) noexcept;
@@ -132,6 +135,9 @@ class Connection {
   std::string sending_;
   size_t sendingOffset_ = 0;
 
+  // Decoded size of the header block being received (RFC 9113 §6.5.2 counting); nghttp2 does
+  // not enforce our SETTINGS_MAX_HEADER_LIST_SIZE itself.
+  size_t headerListBytes_ = 0;
   int inSession_ = 0;  // > 0 while nghttp2 is running our callbacks
   bool closing_ = false;
   bool listenerTold_ = false;

@@ -81,7 +81,7 @@ Result<void> Registration::start() {
 void Registration::kubeletAppeared() {
   if (stopped_) return;
   nextRetry_ = timing_.firstRetry;
-  reactor_.cancel(retryOp_);
+  cancelRetry();
   if (!ensureSocket()) {
     scheduleRetry();
     return;
@@ -92,7 +92,7 @@ void Registration::kubeletAppeared() {
 void Registration::kubeletGone() {
   if (stopped_) return;
   retireClient();
-  reactor_.cancel(retryOp_);
+  cancelRetry();
   if (state_ == RegistrationState::kRegistered) {
     logWarning("kubelet.sock removed; waiting for the kubelet", {{"resource", resourceName_}});
   }
@@ -175,13 +175,30 @@ void Registration::onRegistered(const grpc::Status& status) {
 void Registration::scheduleRetry() {
   if (stopped_) return;
   state_ = RegistrationState::kBackingOff;
-  if (retryOp_.pending()) return;  // a retry is already due
+  retryWanted_ = true;
+  // A timer still in flight (due, or cancelled and not yet completed) re-arms or retries from
+  // its completion; arming a second one on the same op is not possible.
+  if (!retryOp_.pending()) armRetry();
+}
+
+void Registration::armRetry() {
   reactor_.timeout(retryOp_, nextRetry_);
   nextRetry_ = std::min(nextRetry_ * 2, timing_.maxRetry);
 }
 
+void Registration::cancelRetry() {
+  retryWanted_ = false;
+  reactor_.cancel(retryOp_);
+}
+
 void Registration::onRetryTimer(int res, uint32_t) noexcept {
-  if (stopped_ || res == -ECANCELED) return;
+  if (stopped_ || !retryWanted_) return;
+  if (res == -ECANCELED) {
+    // Cancelled, then a new failure wanted a retry before the cancellation completed.
+    armRetry();
+    return;
+  }
+  retryWanted_ = false;
   if (state_ != RegistrationState::kBackingOff) return;
   recheck();
 }
@@ -196,7 +213,7 @@ void Registration::retireClient() {
 void Registration::stop() {
   stopped_ = true;
   retireClient();
-  reactor_.cancel(retryOp_);
+  cancelRetry();
 }
 
 void Registration::sweep() {

@@ -62,6 +62,8 @@ class Registration {
   void attempt();
   void onRegistered(const grpc::Status& status);
   void scheduleRetry();
+  void armRetry();
+  void cancelRetry();
   void onRetryTimer(int res, uint32_t flags) noexcept;
   bool kubeletSocketPresent() const;
   bool ownSocketPresent() const;
@@ -83,6 +85,7 @@ class Registration {
   uint64_t attemptGeneration_ = 0;
   bool stopped_ = false;
   bool announcedWait_ = false;
+  bool retryWanted_ = false;  // a backoff retry is owed; the timer's completion acts on it
   std::function<void(const grpc::Status&)> outcomeHandler_;
   std::unique_ptr<grpc::UnaryClient> client_;
   std::vector<std::unique_ptr<grpc::UnaryClient>> retiredClients_;
