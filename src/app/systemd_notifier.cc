@@ -7,7 +7,6 @@
 #include <charconv>
 #include <cstddef>
 #include <cstring>
-#include <string>
 
 namespace udp::app {
 namespace {
