@@ -32,6 +32,7 @@ struct Daemon::ResourceRuntime {
   std::unique_ptr<plugin::ResourceService> service;
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<kubelet::Registration> registration;
+  uint64_t cdiGeneration = 0;  // the inventory generation the CDI spec on disk shows
 
   void shutDown() {
     registration->stop();
@@ -303,8 +304,10 @@ void Daemon::writeCdiSpec(const plugin::ResourceService& service) {
 void Daemon::onTurnEnd() {
   for (auto& runtime : resources_) {
     // The spec must name a device before the kubelet can hand it to a container.
-    if (runtime->service->resource().cdi && runtime->service->inventory().dirty()) {
+    uint64_t generation = runtime->service->inventory().generation();
+    if (runtime->service->resource().cdi && runtime->cdiGeneration != generation) {
       writeCdiSpec(*runtime->service);
+      runtime->cdiGeneration = generation;
     }
     runtime->service->publishIfChanged();
     runtime->registration->sweep();

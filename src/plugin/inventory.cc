@@ -12,6 +12,7 @@ bool Inventory::upsert(Device device) {
     devices_.emplace(std::move(id), std::move(device));
   }
   dirty_ = true;
+  ++generation_;
   return true;
 }
 
@@ -20,6 +21,7 @@ bool Inventory::remove(std::string_view id) {
   if (it == devices_.end()) return false;
   devices_.erase(it);
   dirty_ = true;
+  ++generation_;
   return true;
 }
 

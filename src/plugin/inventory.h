@@ -3,6 +3,7 @@
 // The devices of one resource, keyed by ID, and whether they changed since the kubelet last
 // heard about them.
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -22,11 +23,14 @@ class Inventory {
   size_t healthyCount() const;
 
   bool dirty() const { return dirty_; }
+  // Counts changes; lets other consumers (the CDI spec) tell whether they are behind.
+  uint64_t generation() const { return generation_; }
   void markClean() { dirty_ = false; }
 
  private:
   std::map<std::string, Device, std::less<>> devices_;  // ordered: stable lists for the kubelet
   bool dirty_ = true;                                   // the first list is always owed
+  uint64_t generation_ = 1;
 };
 
 }  // namespace udp::plugin
