@@ -140,7 +140,7 @@ void Accounting::deviceChanged(std::string_view resource, const plugin::Device* 
   event.devnode = device.devnode;
   event.serial = device.serial;
   logDebug(std::string("device ") + audit::healthStateName(event.to),
-          {{"resource", resource}, {"device", device.id}});
+           {{"resource", resource}, {"device", device.id}});
 
   auto held = allocated_.find(resource);
   bool wasAllocated = held != allocated_.end() && held->second.contains(device.id);

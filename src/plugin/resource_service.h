@@ -18,8 +18,8 @@ namespace udp::plugin {
 // What the service did, for the audit log and the metrics; the daemon implements it.
 struct AllocationOutcome {
   std::string_view resource;
-  std::vector<std::string> deviceIds;        // every ID of every container request
-  std::vector<const Device*> devices;        // those found in the inventory
+  std::vector<std::string> deviceIds;  // every ID of every container request
+  std::vector<const Device*> devices;  // those found in the inventory
   size_t containers = 0;
   grpc::Status status;
   std::chrono::nanoseconds duration{0};

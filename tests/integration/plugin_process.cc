@@ -91,22 +91,6 @@ int PluginProcess::openFds() const {
   return n;
 }
 
-TempDir::TempDir() {
-  const char* base = getenv("TMPDIR");
-  std::string templ = std::string(base ? base : "/tmp") + "/udp-test-XXXXXX";
-  if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp");
-  path_ = templ;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
-void TempDir::write(const std::string& name, const std::string& text) const {
-  std::ofstream(file(name)) << text;
-}
-
 std::string binaryFromEnv(const char* variable) {
   const char* value = getenv(variable);
   if (value == nullptr) throw std::runtime_error(std::string(variable) + " is not set");

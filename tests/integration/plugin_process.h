@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "../support/temp_dir.h"
+
 namespace udp::testing {
 
 class PluginProcess {
@@ -30,19 +32,6 @@ class PluginProcess {
  private:
   pid_t pid_ = -1;
   int stdinFd_ = -1;
-};
-
-// A fresh directory under $TMPDIR, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  void write(const std::string& name, const std::string& text) const;
-
- private:
-  std::string path_;
 };
 
 // The path of a built binary, from an environment variable set by meson.

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 #include <vector>
+#include "../../support/temp_dir.h"
 
 using namespace udp;
 using namespace udp::audit;
@@ -21,22 +22,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char dir[] = "/tmp/udp-audit-test-XXXXXX";
-    REQUIRE(::mkdtemp(dir) != nullptr);
-    path_ = dir;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using udp::testing::TempDir;
 
 std::unique_ptr<reactor::Reactor> makeReactor() {
   auto r = reactor::Reactor::create(64);

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "../../support/temp_dir.h"
 #include "pod_resources_server.h"
 #include "util/unix_socket.h"
 
@@ -23,22 +24,7 @@ using udp::kubelet::PodResourcesClient;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char dir[] = "/tmp/udp-podres-test-XXXXXX";
-    REQUIRE(::mkdtemp(dir) != nullptr);
-    path_ = dir;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using udp::testing::TempDir;
 
 std::unique_ptr<udp::reactor::Reactor> makeReactor() {
   auto r = udp::reactor::Reactor::create(64);

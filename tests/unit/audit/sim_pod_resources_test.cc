@@ -8,6 +8,7 @@
 
 #include <filesystem>
 
+#include "../../support/temp_dir.h"
 #include "kubelet_sim.h"
 #include "podresources.grpc.pb.h"
 
@@ -15,22 +16,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char dir[] = "/tmp/udp-simpodres-test-XXXXXX";
-    REQUIRE(::mkdtemp(dir) != nullptr);
-    path_ = dir;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using udp::testing::TempDir;
 
 grpc::Status list(const std::string& socket, v1::ListPodResourcesResponse* out) {
   auto stub = v1::PodResourcesLister::NewStub(

@@ -17,12 +17,15 @@
 #include <map>
 #include <optional>
 #include <string>
+#include "../../support/temp_dir.h"
 
 using udp::UniqueFd;
 using udp::app::SystemdNotifier;
 using namespace std::chrono_literals;
 
 namespace {
+
+using udp::testing::TempDir;
 
 // What systemd's end of the socket sees: the payload and the sender's credentials, which
 // systemd uses to accept messages from the main PID only (NotifyAccess=main).
@@ -84,23 +87,6 @@ struct Env {
       return it == values.end() ? nullptr : it->second.c_str();
     };
   }
-};
-
-class TempDir {
- public:
-  TempDir() {
-    char dir[] = "/tmp/udp-notify-test-XXXXXX";
-    REQUIRE(::mkdtemp(dir) != nullptr);
-    path_ = dir;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
 };
 
 std::string uniqueAbstractName() {
