@@ -5,11 +5,14 @@
 
 #include <map>
 
+#include "reactor/reactor.h"
+
 namespace udp::cli {
 
 const char* const kUsage =
     "usage: udev-device-plugin [run] --config FILE [--kubelet-dir DIR] [--metrics-address ADDR]\n"
     "                          [--audit-log FILE] [--log-format text|json] [--log-level LEVEL]\n"
+    "                          [--reactor auto|io_uring|epoll]\n"
     "       udev-device-plugin list --config FILE\n"
     "       udev-device-plugin describe --config FILE\n"
     "       udev-device-plugin check-config --config FILE\n"
@@ -36,6 +39,8 @@ const char* const kUsage =
     "  --pod-resources-socket PATH\n"
     "                       the kubelet's PodResources API, asked who holds a device that\n"
     "                       fails (default /var/lib/kubelet/pod-resources/kubelet.sock)\n"
+    "  --reactor BACKEND    io_uring, epoll, or auto (default): io_uring, and epoll where\n"
+    "                       the kernel or a seccomp profile refuses io_uring\n"
     "\n"
     "Exit status: 0 clean stop, 1 bad usage or config, 2 runtime failure.\n"
     "Signals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads the config.\n";
@@ -89,6 +94,8 @@ Result<CommandLine> parseCommandLine(const std::vector<std::string>& args) {
       target = &line.metricsAddress;
     } else if (name == "--pod-resources-socket") {
       target = &line.podResourcesSocket;
+    } else if (name == "--reactor") {
+      target = &line.reactor;
     } else if (name == "--audit-log") {
       target = &line.auditLogPath;
     } else if (name == "--audit-log-max-bytes" || name == "--audit-log-keep") {
@@ -121,6 +128,10 @@ Result<CommandLine> parseCommandLine(const std::vector<std::string>& args) {
   if (line.configPath.empty()) return makeError(1, "--config FILE is required");
   if (line.logFormat != "text" && line.logFormat != "json") {
     return makeError(1, "--log-format: \"text\" or \"json\", not \"" + line.logFormat + "\"");
+  }
+  if (!reactor::parseBackend(line.reactor)) {
+    return makeError(
+        1, "--reactor: \"auto\", \"io_uring\" or \"epoll\", not \"" + line.reactor + "\"");
   }
   return line;
 }

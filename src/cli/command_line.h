@@ -18,8 +18,9 @@ struct CommandLine {
   std::string kubeletDir;  // empty: the config's kubeletDir
   std::string logLevel = "info";
   std::string logFormat = "text";
-  std::string metricsAddress;  // "" = no metrics endpoint
-  std::string auditLogPath;    // "" = no audit file
+  std::string reactor = "auto";  // auto, io_uring or epoll
+  std::string metricsAddress;    // "" = no metrics endpoint
+  std::string auditLogPath;      // "" = no audit file
   uint64_t auditLogMaxBytes = 10 * 1024 * 1024;
   int auditLogKeep = 5;
   bool auditToLog = true;

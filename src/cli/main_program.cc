@@ -63,10 +63,15 @@ int listDevices(const config::Config& config) {
 
 int run(const CommandLine& line, config::Config config,
         const app::Daemon::SourceFactory& makeSource) {
-  auto reactor = reactor::Reactor::create();
+  std::string fallbackReason;
+  auto reactor =
+      reactor::Reactor::create(*reactor::parseBackend(line.reactor), 256, &fallbackReason);
   if (!reactor) {
     logError(reactor.error().message);
     return kExitRuntime;
+  }
+  if (!fallbackReason.empty()) {
+    logWarning(fallbackReason + "; using epoll instead", {{"reactor", "epoll"}});
   }
   app::DaemonOptions options;
   options.configPath = line.configPath;
@@ -89,7 +94,8 @@ int run(const CommandLine& line, config::Config config,
     logError(r.error().message);
     return kExitRuntime;
   }
-  logInfo(std::string("udev-device-plugin ") + UDP_VERSION + " running");
+  logInfo(std::string("udev-device-plugin ") + UDP_VERSION + " running",
+          {{"reactor", std::string(reactor::backendName((*reactor)->backend()))}});
   int rc = (*reactor)->run();
   if (rc < 0) {
     logError("reactor failed: " + std::to_string(rc));
