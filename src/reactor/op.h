@@ -23,8 +23,8 @@ class Op {
   bool pending() const { return pending_; }
 
  private:
-  friend class IoUringReactor;
-  friend class EpollReactor;
+  friend class IoUringBackend;
+  friend class EpollBackend;
 
   void complete(int res, uint32_t flags) noexcept {
     pending_ = false;
@@ -54,6 +54,9 @@ class Op {
   Request request_;
   __kernel_timespec timeout_{};  // io_uring reads it when the timeout is submitted; epoll: deadline
 };
+
+// Reactor::write's offset for "at the file position" (the end, for an O_APPEND file).
+inline constexpr uint64_t kWriteAtFilePosition = static_cast<uint64_t>(-1);
 
 // Binds an Op to a member function: Op op_{bindOp<&Conn::onRecv>(this)};
 template <auto Method, typename Owner>

@@ -1,8 +1,4 @@
 #include "reactor/reactor.h"
-
-#include "reactor/epoll_reactor.h"
-#include "reactor/io_uring_reactor.h"
-
 namespace udp::reactor {
 
 std::string_view backendName(Backend backend) {
@@ -30,11 +26,19 @@ Result<std::unique_ptr<Reactor>> Reactor::create(unsigned entries) {
 
 Result<std::unique_ptr<Reactor>> Reactor::create(Backend backend, unsigned entries,
                                                  std::string* fallbackReason) {
-  if (backend == Backend::kEpoll) return EpollReactor::create();
-  Result<std::unique_ptr<Reactor>> ring = IoUringReactor::create(entries);
-  if (ring || backend == Backend::kIoUring) return ring;
-  Result<std::unique_ptr<Reactor>> epoll = EpollReactor::create();
-  if (epoll && fallbackReason != nullptr) *fallbackReason = ring.error().message;
+  Error refused;
+  if (backend != Backend::kEpoll) {
+    std::unique_ptr<Reactor> ring(new Reactor(std::in_place_type<IoUringBackend>));
+    Result<void> ready = std::get<IoUringBackend>(ring->backend_).init(entries);
+    if (ready) return ring;
+    if (backend == Backend::kIoUring) return ready.error();
+    refused = ready.error();
+  }
+  std::unique_ptr<Reactor> epoll(new Reactor(std::in_place_type<EpollBackend>));
+  if (Result<void> ready = std::get<EpollBackend>(epoll->backend_).init(); !ready) {
+    return ready.error();
+  }
+  if (fallbackReason != nullptr) *fallbackReason = refused.message;
   return epoll;
 }
 
@@ -55,9 +59,12 @@ int Reactor::runOnce(std::chrono::milliseconds timeout) {
   return turn(&limit);
 }
 
-void Reactor::endTurn() {
+int Reactor::turn(const std::chrono::nanoseconds* timeout) {
+  int rc = std::visit([&](auto& b) { return b.turn(timeout); }, backend_);
+  if (rc < 0) return rc;
   ++turns_;
   for (auto& hook : turnEndHooks_) hook();
+  return 0;
 }
 
 }  // namespace udp::reactor

@@ -16,8 +16,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
+#include "reactor/epoll_backend.h"
+#include "reactor/io_uring_backend.h"
 #include "reactor/op.h"
 #include "util/result.h"
 
@@ -37,27 +40,48 @@ class Reactor {
   // then says why, for the caller to log once.
   static Result<std::unique_ptr<Reactor>> create(Backend backend, unsigned entries = 256,
                                                  std::string* fallbackReason = nullptr);
-  virtual ~Reactor() = default;
   Reactor(const Reactor&) = delete;
   Reactor& operator=(const Reactor&) = delete;
 
-  virtual Backend backend() const = 0;
+  Backend backend() const {
+    return std::holds_alternative<IoUringBackend>(backend_) ? Backend::kIoUring : Backend::kEpoll;
+  }
 
   // Each call queues one submission; `op` must not be pending. Buffers and addresses passed in
   // belong to the op until its completion arrives.
-  virtual void accept(Op& op, int listenFd) = 0;
-  virtual void connect(Op& op, int fd, const sockaddr* addr, socklen_t len) = 0;
-  virtual void recv(Op& op, int fd, void* buf, size_t len) = 0;
-  virtual void send(Op& op, int fd, const void* buf, size_t len) = 0;  // MSG_NOSIGNAL
-  virtual void read(Op& op, int fd, void* buf, size_t len) = 0;
+  void accept(Op& op, int listenFd) {
+    std::visit([&](auto& b) { b.accept(op, listenFd); }, backend_);
+  }
+  void connect(Op& op, int fd, const sockaddr* addr, socklen_t len) {
+    std::visit([&](auto& b) { b.connect(op, fd, addr, len); }, backend_);
+  }
+  void recv(Op& op, int fd, void* buf, size_t len) {
+    std::visit([&](auto& b) { b.recv(op, fd, buf, len); }, backend_);
+  }
+  void send(Op& op, int fd, const void* buf, size_t len) {  // MSG_NOSIGNAL
+    std::visit([&](auto& b) { b.send(op, fd, buf, len); }, backend_);
+  }
+  void read(Op& op, int fd, void* buf, size_t len) {
+    std::visit([&](auto& b) { b.read(op, fd, buf, len); }, backend_);
+  }
   // Writes at `offset`; kAtFilePosition writes at the file position, which for an O_APPEND file
   // is its end.
-  virtual void write(Op& op, int fd, const void* buf, size_t len, uint64_t offset) = 0;
-  static constexpr uint64_t kAtFilePosition = static_cast<uint64_t>(-1);
-  virtual void poll(Op& op, int fd, unsigned events) = 0;  // one-shot; re-arm from the callback
-  virtual void timeout(Op& op, std::chrono::nanoseconds after) = 0;  // res is -ETIME when it fires
+  void write(Op& op, int fd, const void* buf, size_t len, uint64_t offset) {
+    std::visit([&](auto& b) { b.write(op, fd, buf, len, offset); }, backend_);
+  }
+  static constexpr uint64_t kAtFilePosition = kWriteAtFilePosition;
+  // One-shot; re-arm from the callback.
+  void poll(Op& op, int fd, unsigned events) {
+    std::visit([&](auto& b) { b.poll(op, fd, events); }, backend_);
+  }
+  // res is -ETIME when it fires.
+  void timeout(Op& op, std::chrono::nanoseconds after) {
+    std::visit([&](auto& b) { b.timeout(op, after); }, backend_);
+  }
   // Asks for a pending op to be cancelled; the op still completes (usually with -ECANCELED).
-  virtual void cancel(Op& op) = 0;
+  void cancel(Op& op) {
+    std::visit([&](auto& b) { b.cancel(op); }, backend_);
+  }
 
   // Runs `hook` after every batch of completions, in registration order: where the inventory
   // coalesces changes into one message and closed connections are freed (never inside a
@@ -72,15 +96,14 @@ class Reactor {
   bool stopping() const { return stopping_; }
   uint64_t turns() const { return turns_; }
 
- protected:
-  Reactor() = default;
-  // Submits what was queued, waits for at least one completion (or `timeout`, when set) and
-  // dispatches the batch; returns 0 or a negative errno.
-  virtual int turn(const std::chrono::nanoseconds* timeout) = 0;
-  // Called by turn() once the batch is dispatched.
-  void endTurn();
-
  private:
+  template <typename B>
+  explicit Reactor(std::in_place_type_t<B> which) : backend_(which) {}
+  int turn(const std::chrono::nanoseconds* timeout);
+
+  // Concrete (DESIGN.md §5.5): the backend is picked once, at start, and every call is a switch
+  // on it rather than a virtual call.
+  std::variant<IoUringBackend, EpollBackend> backend_;
   bool stopping_ = false;
   uint64_t turns_ = 0;
   std::vector<std::function<void()>> turnEndHooks_;

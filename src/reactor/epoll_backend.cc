@@ -1,4 +1,4 @@
-#include "reactor/epoll_reactor.h"
+#include "reactor/epoll_backend.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -28,7 +28,7 @@ int syscallResult(ssize_t rc) {
 
 }  // namespace
 
-uint32_t EpollReactor::interestOf(const Op& op) {
+uint32_t EpollBackend::interestOf(const Op& op) {
   switch (op.request_.kind) {
     case Op::Kind::kAccept:
     case Op::Kind::kRecv:
@@ -48,15 +48,14 @@ uint32_t EpollReactor::interestOf(const Op& op) {
   return 0;
 }
 
-Result<std::unique_ptr<Reactor>> EpollReactor::create() {
+Result<void> EpollBackend::init() {
   int fd = epoll_create1(EPOLL_CLOEXEC);
   if (fd < 0) return makeError(-errno, std::string("epoll_create1: ") + strerror(errno));
-  std::unique_ptr<EpollReactor> reactor(new EpollReactor());
-  reactor->epoll_.reset(fd);
-  return std::unique_ptr<Reactor>(std::move(reactor));
+  epoll_.reset(fd);
+  return {};
 }
 
-void EpollReactor::submit(Op& op, Op::Kind kind, int fd, void* buffer, size_t length,
+void EpollBackend::submit(Op& op, Op::Kind kind, int fd, void* buffer, size_t length,
                           uint64_t offset) {
   op.pending_ = true;
   Op::Request& r = op.request_;
@@ -71,43 +70,43 @@ void EpollReactor::submit(Op& op, Op::Kind kind, int fd, void* buffer, size_t le
   submitted_.push_back(&op);
 }
 
-void EpollReactor::accept(Op& op, int listenFd) {
+void EpollBackend::accept(Op& op, int listenFd) {
   submit(op, Op::Kind::kAccept, listenFd, nullptr, 0, 0);
 }
 
-void EpollReactor::connect(Op& op, int fd, const sockaddr* addr, socklen_t len) {
+void EpollBackend::connect(Op& op, int fd, const sockaddr* addr, socklen_t len) {
   submit(op, Op::Kind::kConnect, fd, nullptr, 0, len);
   op.request_.address = addr;
 }
 
-void EpollReactor::recv(Op& op, int fd, void* buf, size_t len) {
+void EpollBackend::recv(Op& op, int fd, void* buf, size_t len) {
   submit(op, Op::Kind::kRecv, fd, buf, len, 0);
 }
 
-void EpollReactor::send(Op& op, int fd, const void* buf, size_t len) {
+void EpollBackend::send(Op& op, int fd, const void* buf, size_t len) {
   submit(op, Op::Kind::kSend, fd, const_cast<void*>(buf), len, 0);
 }
 
-void EpollReactor::read(Op& op, int fd, void* buf, size_t len) {
+void EpollBackend::read(Op& op, int fd, void* buf, size_t len) {
   submit(op, Op::Kind::kRead, fd, buf, len, 0);
 }
 
-void EpollReactor::write(Op& op, int fd, const void* buf, size_t len, uint64_t offset) {
+void EpollBackend::write(Op& op, int fd, const void* buf, size_t len, uint64_t offset) {
   submit(op, Op::Kind::kWrite, fd, const_cast<void*>(buf), len, offset);
 }
 
-void EpollReactor::poll(Op& op, int fd, unsigned events) {
+void EpollBackend::poll(Op& op, int fd, unsigned events) {
   submit(op, Op::Kind::kPoll, fd, nullptr, 0, events);
 }
 
-void EpollReactor::timeout(Op& op, std::chrono::nanoseconds after) {
+void EpollBackend::timeout(Op& op, std::chrono::nanoseconds after) {
   submit(op, Op::Kind::kTimeout, -1, nullptr, 0, 0);
   int64_t at = nowNs() + (after.count() < 0 ? 0 : after.count());
   op.timeout_.tv_sec = at / 1'000'000'000;
   op.timeout_.tv_nsec = at % 1'000'000'000;
 }
 
-void EpollReactor::cancel(Op& op) {
+void EpollBackend::cancel(Op& op) {
   if (!op.pending_) return;
   switch (op.request_.stage) {
     case Op::Stage::kSubmitted:
@@ -124,7 +123,7 @@ void EpollReactor::cancel(Op& op) {
   finish(op, -ECANCELED);
 }
 
-int EpollReactor::perform(Op& op) {
+int EpollBackend::perform(Op& op) {
   Op::Request& r = op.request_;
   switch (r.kind) {
     case Op::Kind::kAccept:
@@ -148,7 +147,7 @@ int EpollReactor::perform(Op& op) {
     case Op::Kind::kRead:
       return syscallResult(::read(r.fd, r.buffer, r.length));
     case Op::Kind::kWrite:
-      if (r.offset == kAtFilePosition) return syscallResult(::write(r.fd, r.buffer, r.length));
+      if (r.offset == kWriteAtFilePosition) return syscallResult(::write(r.fd, r.buffer, r.length));
       return syscallResult(::pwrite(r.fd, r.buffer, r.length, static_cast<off_t>(r.offset)));
     case Op::Kind::kPoll:
       // Only reached for fds epoll cannot watch (regular files), which poll(2) calls ready.
@@ -159,7 +158,7 @@ int EpollReactor::perform(Op& op) {
   return -EINVAL;
 }
 
-bool EpollReactor::attempt(Op& op, bool ready) {
+bool EpollBackend::attempt(Op& op, bool ready) {
   const Op::Kind kind = op.request_.kind;
   // Reads and writes are tried only once epoll says so: their fds (inotify, signalfd, a pipe)
   // may be blocking, and a blocking read would stall the loop.
@@ -176,7 +175,7 @@ bool EpollReactor::attempt(Op& op, bool ready) {
   return false;
 }
 
-void EpollReactor::wait(Op& op) {
+void EpollBackend::wait(Op& op) {
   Op::Request& r = op.request_;
   if (r.fd < 0) {
     finish(op, -EBADF);
@@ -189,7 +188,7 @@ void EpollReactor::wait(Op& op) {
   markChanged(r.fd);
 }
 
-void EpollReactor::unlink(Op& op) {
+void EpollBackend::unlink(Op& op) {
   Waiters& w = waiters_[op.request_.fd];
   for (Op** link = &w.first; *link != nullptr; link = &(*link)->request_.nextWaiter) {
     if (*link == &op) {
@@ -201,13 +200,13 @@ void EpollReactor::unlink(Op& op) {
   markChanged(op.request_.fd);
 }
 
-void EpollReactor::markChanged(int fd) {
+void EpollBackend::markChanged(int fd) {
   if (waiters_[fd].changed) return;
   waiters_[fd].changed = true;
   changedFds_.push_back(fd);
 }
 
-void EpollReactor::applyInterest() {
+void EpollBackend::applyInterest() {
   // Ops finished here may be waiters of other changed fds; loop until nothing changes.
   while (!changedFds_.empty()) {
     int fd = changedFds_.back();
@@ -250,12 +249,12 @@ void EpollReactor::applyInterest() {
   }
 }
 
-void EpollReactor::finish(Op& op, int res) {
+void EpollBackend::finish(Op& op, int res) {
   op.request_.stage = Op::Stage::kCompleting;
   completions_.push_back({&op, res});
 }
 
-void EpollReactor::fireTimers() {
+void EpollBackend::fireTimers() {
   if (timers_.empty()) return;
   int64_t now = nowNs();
   while (!timers_.empty() && timers_.begin()->first <= now) {
@@ -265,7 +264,7 @@ void EpollReactor::fireTimers() {
   }
 }
 
-int EpollReactor::waitMilliseconds(const std::chrono::nanoseconds* limit) const {
+int EpollBackend::waitMilliseconds(const std::chrono::nanoseconds* limit) const {
   if (!completions_.empty()) return 0;
   int64_t wait = limit == nullptr ? -1 : limit->count();
   if (!timers_.empty()) {
@@ -279,7 +278,7 @@ int EpollReactor::waitMilliseconds(const std::chrono::nanoseconds* limit) const 
   return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
 }
 
-int EpollReactor::turn(const std::chrono::nanoseconds* timeout) {
+int EpollBackend::turn(const std::chrono::nanoseconds* timeout) {
   trying_.swap(submitted_);
   for (Op* op : trying_) {
     if (op->request_.stage != Op::Stage::kSubmitted) continue;  // cancelled meanwhile
@@ -328,7 +327,6 @@ int EpollReactor::turn(const std::chrono::nanoseconds* timeout) {
   batch_.swap(completions_);
   for (const Completion& c : batch_) c.op->complete(c.res, 0);
   batch_.clear();
-  endTurn();
   return 0;
 }
 

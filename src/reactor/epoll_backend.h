@@ -6,34 +6,36 @@
 
 #include <sys/epoll.h>
 
+#include <chrono>
 #include <cstdint>
-#include <memory>
 #include <set>
 #include <utility>
 #include <vector>
 
-#include "reactor/reactor.h"
+#include "reactor/op.h"
+#include "util/result.h"
 #include "util/unique_fd.h"
 
 namespace udp::reactor {
 
-class EpollReactor final : public Reactor {
+class EpollBackend {
  public:
-  static Result<std::unique_ptr<Reactor>> create();
+  EpollBackend() = default;
+  EpollBackend(const EpollBackend&) = delete;
+  EpollBackend& operator=(const EpollBackend&) = delete;
+  Result<void> init();
 
-  Backend backend() const override { return Backend::kEpoll; }
-  void accept(Op& op, int listenFd) override;
-  void connect(Op& op, int fd, const sockaddr* addr, socklen_t len) override;
-  void recv(Op& op, int fd, void* buf, size_t len) override;
-  void send(Op& op, int fd, const void* buf, size_t len) override;
-  void read(Op& op, int fd, void* buf, size_t len) override;
-  void write(Op& op, int fd, const void* buf, size_t len, uint64_t offset) override;
-  void poll(Op& op, int fd, unsigned events) override;
-  void timeout(Op& op, std::chrono::nanoseconds after) override;
-  void cancel(Op& op) override;
-
- protected:
-  int turn(const std::chrono::nanoseconds* timeout) override;
+  void accept(Op& op, int listenFd);
+  void connect(Op& op, int fd, const sockaddr* addr, socklen_t len);
+  void recv(Op& op, int fd, void* buf, size_t len);
+  void send(Op& op, int fd, const void* buf, size_t len);
+  void read(Op& op, int fd, void* buf, size_t len);
+  void write(Op& op, int fd, const void* buf, size_t len, uint64_t offset);
+  void poll(Op& op, int fd, unsigned events);
+  void timeout(Op& op, std::chrono::nanoseconds after);
+  void cancel(Op& op);
+  // As IoUringBackend::turn.
+  int turn(const std::chrono::nanoseconds* timeout);
 
  private:
   struct Waiters {
@@ -43,7 +45,6 @@ class EpollReactor final : public Reactor {
   };
   using Deadline = std::pair<int64_t, Op*>;  // steady-clock nanoseconds, then the op
 
-  EpollReactor() = default;
   static uint32_t interestOf(const Op& op);  // the events a waiting op needs from its fd
   void submit(Op& op, Op::Kind kind, int fd, void* buffer, size_t length, uint64_t offset);
   // Tries the op's system call; returns false when it must wait for its fd. `ready` says epoll

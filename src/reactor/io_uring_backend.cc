@@ -1,4 +1,4 @@
-#include "reactor/io_uring_reactor.h"
+#include "reactor/io_uring_backend.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -38,24 +38,23 @@ std::string explainSetupFailure(int err) {
 
 }  // namespace
 
-Result<std::unique_ptr<Reactor>> IoUringReactor::create(unsigned entries) {
-  std::unique_ptr<IoUringReactor> reactor(new IoUringReactor());
+Result<void> IoUringBackend::init(unsigned entries) {
   io_uring_params params{};
   // The completion queue is larger than the submission queue so that bursts of completions
   // (many connections at once) do not overflow before we reap them.
   params.flags = IORING_SETUP_CQSIZE;
   params.cq_entries = entries * 4;
-  int rc = io_uring_queue_init_params(entries, &reactor->ring_, &params);
+  int rc = io_uring_queue_init_params(entries, &ring_, &params);
   if (rc < 0) return makeError(rc, explainSetupFailure(-rc));
-  reactor->ringReady_ = true;
-  return std::unique_ptr<Reactor>(std::move(reactor));
+  ringReady_ = true;
+  return {};
 }
 
-IoUringReactor::~IoUringReactor() {
+IoUringBackend::~IoUringBackend() {
   if (ringReady_) io_uring_queue_exit(&ring_);
 }
 
-io_uring_sqe* IoUringReactor::nextSqe() {
+io_uring_sqe* IoUringBackend::nextSqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   if (sqe == nullptr) {
     // The submission queue is full: hand what we have to the kernel to make room.
@@ -70,55 +69,55 @@ io_uring_sqe* IoUringReactor::nextSqe() {
   return sqe;
 }
 
-void IoUringReactor::prepared(io_uring_sqe* sqe, Op& op) {
+void IoUringBackend::prepared(io_uring_sqe* sqe, Op& op) {
   op.pending_ = true;
   op.request_.kind = sqe->opcode == IORING_OP_TIMEOUT ? Op::Kind::kTimeout : Op::Kind::kPoll;
   io_uring_sqe_set_data(sqe, &op);
 }
 
-void IoUringReactor::accept(Op& op, int listenFd) {
+void IoUringBackend::accept(Op& op, int listenFd) {
   io_uring_sqe* sqe = nextSqe();
   io_uring_prep_accept(sqe, listenFd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
   prepared(sqe, op);
 }
 
-void IoUringReactor::connect(Op& op, int fd, const sockaddr* addr, socklen_t len) {
+void IoUringBackend::connect(Op& op, int fd, const sockaddr* addr, socklen_t len) {
   io_uring_sqe* sqe = nextSqe();
   io_uring_prep_connect(sqe, fd, addr, len);
   prepared(sqe, op);
 }
 
-void IoUringReactor::recv(Op& op, int fd, void* buf, size_t len) {
+void IoUringBackend::recv(Op& op, int fd, void* buf, size_t len) {
   io_uring_sqe* sqe = nextSqe();
   io_uring_prep_recv(sqe, fd, buf, len, 0);
   prepared(sqe, op);
 }
 
-void IoUringReactor::send(Op& op, int fd, const void* buf, size_t len) {
+void IoUringBackend::send(Op& op, int fd, const void* buf, size_t len) {
   io_uring_sqe* sqe = nextSqe();
   io_uring_prep_send(sqe, fd, buf, len, MSG_NOSIGNAL);
   prepared(sqe, op);
 }
 
-void IoUringReactor::read(Op& op, int fd, void* buf, size_t len) {
+void IoUringBackend::read(Op& op, int fd, void* buf, size_t len) {
   io_uring_sqe* sqe = nextSqe();
   io_uring_prep_read(sqe, fd, buf, static_cast<unsigned>(len), 0);
   prepared(sqe, op);
 }
 
-void IoUringReactor::write(Op& op, int fd, const void* buf, size_t len, uint64_t offset) {
+void IoUringBackend::write(Op& op, int fd, const void* buf, size_t len, uint64_t offset) {
   io_uring_sqe* sqe = nextSqe();
   io_uring_prep_write(sqe, fd, buf, static_cast<unsigned>(len), offset);
   prepared(sqe, op);
 }
 
-void IoUringReactor::poll(Op& op, int fd, unsigned events) {
+void IoUringBackend::poll(Op& op, int fd, unsigned events) {
   io_uring_sqe* sqe = nextSqe();
   io_uring_prep_poll_add(sqe, fd, events);
   prepared(sqe, op);
 }
 
-void IoUringReactor::timeout(Op& op, std::chrono::nanoseconds after) {
+void IoUringBackend::timeout(Op& op, std::chrono::nanoseconds after) {
   auto ns = after.count() < 0 ? 0 : after.count();
   op.timeout_.tv_sec = ns / 1'000'000'000;
   op.timeout_.tv_nsec = ns % 1'000'000'000;
@@ -127,7 +126,7 @@ void IoUringReactor::timeout(Op& op, std::chrono::nanoseconds after) {
   prepared(sqe, op);
 }
 
-void IoUringReactor::cancel(Op& op) {
+void IoUringBackend::cancel(Op& op) {
   if (!op.pending_) return;
   io_uring_sqe* sqe = nextSqe();
   if (op.request_.kind == Op::Kind::kTimeout) {
@@ -140,7 +139,7 @@ void IoUringReactor::cancel(Op& op) {
   io_uring_sqe_set_data(sqe, nullptr);
 }
 
-int IoUringReactor::turn(const std::chrono::nanoseconds* timeout) {
+int IoUringBackend::turn(const std::chrono::nanoseconds* timeout) {
   io_uring_cqe* first = nullptr;
   int rc;
   if (timeout == nullptr) {
@@ -168,7 +167,6 @@ int IoUringReactor::turn(const std::chrono::nanoseconds* timeout) {
   io_uring_cq_advance(&ring_, seen);
 
   for (const Completion& c : batch_) c.op->complete(c.res, c.flags);
-  endTurn();
   return 0;
 }
 
