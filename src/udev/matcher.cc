@@ -1,7 +1,5 @@
 #include "udev/matcher.h"
 
-#include <fnmatch.h>
-
 #include <string>
 
 namespace udp::udev {
@@ -26,11 +24,6 @@ bool parentAttributesMatch(const std::map<std::string, std::string>& wanted,
 }
 
 }  // namespace
-
-bool globMatch(std::string_view pattern, std::string_view value) {
-  // fnmatch needs NUL-terminated strings; the copies are small and rules are few.
-  return fnmatch(std::string(pattern).c_str(), std::string(value).c_str(), 0) == 0;
-}
 
 bool matchesRule(const config::MatchRule& rule, const DeviceRecord& device) {
   // Cheap string keys first, so most devices are turned away before any sysfs read.

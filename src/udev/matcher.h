@@ -6,12 +6,14 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "config/glob.h"
 #include "udev/device_record.h"
 
 namespace udp::udev {
 
-// fnmatch(3) without flags, as udev matches its rules: '*' also matches '/'.
-bool globMatch(std::string_view pattern, std::string_view value);
+// fnmatch(3) without flags, as udev matches its rules: '*' also matches '/'. One implementation
+// for the config's checks and the matching.
+using config::globMatch;
 
 // True when every key the rule sets matches the device:
 //   subsystem, devtype       exact;
