@@ -22,7 +22,13 @@ Result<void> makeDirectories(const std::string& path, mode_t mode) {
 
 DirectoryWatch::DirectoryWatch(reactor::Reactor& reactor, std::string dir,
                                DirectoryListener& listener)
-    : reactor_(reactor), dir_(std::move(dir)), listener_(listener) {}
+    : reactor_(reactor), dir_(std::move(dir)), listener_(listener) {
+  std::string path = dir_;
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  size_t slash = path.rfind('/');
+  parent_ = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  name_ = slash == std::string::npos ? path : path.substr(slash + 1);
+}
 
 Result<void> DirectoryWatch::start() {
   int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -40,7 +46,23 @@ Result<void> DirectoryWatch::addWatch() {
   int wd = inotify_add_watch(inotify_.get(), dir_.c_str(), kMask);
   if (wd < 0) return makeError(-errno, "inotify_add_watch " + dir_ + ": " + strerror(errno));
   watch_ = wd;
+  struct stat st;
+  if (::stat(dir_.c_str(), &st) == 0) {
+    watchedDev_ = st.st_dev;
+    watchedIno_ = st.st_ino;
+  }
+  // The parent tells at once when our directory's name goes or comes back (see the header).
+  if (name_.empty() || name_ == "." || name_ == "..") return {};  // no parent to speak of
+  constexpr uint32_t kParentMask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR;
+  wd = inotify_add_watch(inotify_.get(), parent_.c_str(), kParentMask);
+  if (wd < 0) return makeError(-errno, "inotify_add_watch " + parent_ + ": " + strerror(errno));
+  parentWatch_ = wd;
   return {};
+}
+
+bool DirectoryWatch::replaced() const {
+  struct stat st;
+  return ::stat(dir_.c_str(), &st) != 0 || st.st_dev != watchedDev_ || st.st_ino != watchedIno_;
 }
 
 void DirectoryWatch::arm() {
@@ -68,6 +90,12 @@ void DirectoryWatch::onRead(int res, uint32_t) noexcept {
   for (const InotifyEvent& event : parseInotifyEvents({buffer_, static_cast<size_t>(res)})) {
     if (event.mask & IN_Q_OVERFLOW) {
       reset = true;
+    } else if (event.watch == parentWatch_ && parentWatch_ >= 0) {
+      // Our own re-creation of the directory shows up here too: only a different one counts.
+      if (event.name == name_ &&
+          (event.mask & (IN_DELETE | IN_MOVED_FROM | IN_CREATE | IN_MOVED_TO)) && replaced()) {
+        reset = true;
+      }
     } else if (event.watch != watch_) {
       continue;  // a stale watch from before the directory was re-created
     } else if (event.mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
@@ -80,7 +108,10 @@ void DirectoryWatch::onRead(int res, uint32_t) noexcept {
   }
   if (reset) {
     inotify_rm_watch(inotify_.get(), watch_);
+    // The parent may have been replaced too (rm -rf of a directory above ours).
+    if (parentWatch_ >= 0) inotify_rm_watch(inotify_.get(), parentWatch_);
     watch_ = -1;
+    parentWatch_ = -1;
     if (auto r = addWatch(); !r) {
       // Nothing to watch until the directory can be made; the next event or retry repairs it.
       listener_.onDirectoryReset();

@@ -3,6 +3,8 @@
 // Watches the kubelet's device-plugin directory with inotify (DESIGN.md §3: kubelet restarts
 // remove every socket, then create a fresh kubelet.sock). No polling: reads are reactor ops.
 
+#include <sys/types.h>
+
 #include <string>
 #include <string_view>
 
@@ -22,6 +24,11 @@ class DirectoryListener {
   virtual void onDirectoryReset() = 0;
 };
 
+// The directory itself is watched for its entries, and its parent for the directory's own name:
+// the kernel reports IN_DELETE_SELF only once the last reference to the deleted directory is
+// gone, and every unix socket bound in it (ours, the kubelet's, the connections accepted on
+// them) holds one. After `rm -rf` of the directory under a running plugin that report may never
+// come, while the parent's IN_DELETE for the name comes at once.
 class DirectoryWatch {
  public:
   DirectoryWatch(reactor::Reactor& reactor, std::string dir, DirectoryListener& listener);
@@ -34,12 +41,19 @@ class DirectoryWatch {
   void onRead(int res, uint32_t flags) noexcept;
   Result<void> addWatch();
   void arm();
+  // The directory at our path is not the one we watch (deleted, moved away or replaced).
+  bool replaced() const;
 
   reactor::Reactor& reactor_;
   std::string dir_;
   DirectoryListener& listener_;
   UniqueFd inotify_;
   int watch_ = -1;
+  int parentWatch_ = -1;
+  std::string parent_;    // dir_'s parent directory
+  std::string name_;      // dir_'s last component, as events on parent_ name it
+  dev_t watchedDev_ = 0;  // the directory watch_ is on
+  ino_t watchedIno_ = 0;
   bool stopped_ = false;
   reactor::Op readOp_{reactor::bindOp<&DirectoryWatch::onRead>(this)};
   // Owned by the kernel while readOp_ is pending.

@@ -27,19 +27,21 @@
 #include <fstream>
 #include <functional>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "kubelet_sim.h"
 #include "plugin_process.h"
+#include "test_helpers.h"
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using udp::sim::KubeletSim;
 using udp::sim::SimOptions;
+using udp::testing::percentile;
 using udp::testing::PluginProcess;
+using udp::testing::readFile;
 using udp::testing::TempDir;
 
 namespace {
@@ -514,13 +516,6 @@ struct Latencies {
   void add(Clock::time_point from, Clock::time_point to) { ms.push_back(millis(to - from)); }
 };
 
-// Nearest rank: with fewer than 100 samples p99 is the maximum.
-double percentile(std::vector<double> values, double p) {
-  std::sort(values.begin(), values.end());
-  size_t rank = static_cast<size_t>(p * static_cast<double>(values.size()));
-  return values[std::min(values.size() - 1, rank)];
-}
-
 void report(const std::string& what, const Latencies& latencies) {
   if (latencies.ms.empty()) return;
   char line[256];
@@ -559,13 +554,6 @@ resources:
 )";
 }
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 bool waitForLog(const std::string& path, const std::string& needle) {
   for (auto deadline = Clock::now() + kWait; Clock::now() < deadline;) {
     if (readFile(path).find(needle) != std::string::npos) return true;
@@ -574,25 +562,10 @@ bool waitForLog(const std::string& path, const std::string& needle) {
   return false;
 }
 
-// PluginProcess leaves stderr alone, so the child inherits ours: point ours at the log file for
-// the moment of the fork.
 std::unique_ptr<PluginProcess> startPlugin(const std::vector<std::string>& args,
                                            const std::string& logPath) {
-  struct StderrRedirect {
-    int saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-    explicit StderrRedirect(const std::string& path) {
-      int log = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (log >= 0) {
-        dup2(log, STDERR_FILENO);
-        close(log);
-      }
-    }
-    ~StderrRedirect() {
-      dup2(saved, STDERR_FILENO);
-      close(saved);
-    }
-  } redirect(logPath);
-  return std::make_unique<PluginProcess>(udp::testing::binaryFromEnv("UDEV_DEVICE_PLUGIN"), args);
+  return std::make_unique<PluginProcess>(udp::testing::binaryFromEnv("UDEV_DEVICE_PLUGIN"), args,
+                                         logPath);
 }
 
 // Declared so that the plugin goes first, then the simulator, udevd and the TempDir.

@@ -10,19 +10,20 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <thread>
 
 #include "kubelet_sim.h"
 #include "plugin_process.h"
 #include "podresources.pb.h"
+#include "test_helpers.h"
 
 using namespace std::chrono_literals;
 using udp::sim::KubeletSim;
 using udp::sim::SimOptions;
 using udp::testing::PluginProcess;
+using udp::testing::readFile;
 using udp::testing::TempDir;
+using udp::testing::waitFor;
 
 namespace {
 
@@ -58,15 +59,6 @@ HttpAnswer get(const std::string& socket, const std::string& path) {
   return answer;
 }
 
-bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return condition();
-}
-
 // The value of the first sample line that starts with `series`, or -1.
 double sample(const std::string& page, const std::string& series) {
   size_t at = 0;
@@ -78,11 +70,6 @@ double sample(const std::string& page, const std::string& series) {
     at += series.size();
   }
   return -1;
-}
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 bool hasTool(const char* command) {

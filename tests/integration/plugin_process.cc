@@ -15,17 +15,28 @@
 
 namespace udp::testing {
 
-PluginProcess::PluginProcess(const std::string& binary, const std::vector<std::string>& args) {
+PluginProcess::PluginProcess(const std::string& binary, const std::vector<std::string>& args,
+                             const std::string& stderrPath) {
+  // The suite runs once per reactor backend (meson.build): UDP_TEST_REACTOR picks it.
+  std::vector<std::string> fullArgs = args;
+  if (const char* backend = getenv("UDP_TEST_REACTOR"); backend != nullptr && *backend != '\0') {
+    fullArgs.push_back(std::string("--reactor=") + backend);
+  }
+  // Built before fork(): the simulator's threads may hold the allocator's locks.
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(binary.c_str()));
+  for (const std::string& a : fullArgs) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
   int pipeFds[2];
   if (pipe2(pipeFds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork");
   if (pid_ == 0) {
     dup2(pipeFds[0], STDIN_FILENO);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(binary.c_str()));
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
+    if (!stderrPath.empty()) {
+      int log = open(stderrPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (log >= 0) dup2(log, STDERR_FILENO);  // dup2 clears O_CLOEXEC on the copy
+    }
     execv(binary.c_str(), argv.data());
     _exit(127);
   }

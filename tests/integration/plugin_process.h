@@ -1,7 +1,7 @@
 #pragma once
 
 // Starts the plugin binary as a child process with its stdin on a pipe (for the scripted
-// device source) and stops it by its PID only.
+// device source) and stops it by its PID only. Its stderr (the log) is ours, or a file.
 
 #include <sys/types.h>
 
@@ -14,7 +14,9 @@ namespace udp::testing {
 
 class PluginProcess {
  public:
-  PluginProcess(const std::string& binary, const std::vector<std::string>& args);
+  // `stderrPath` non-empty: the child's stderr goes to that file (truncated) instead of ours.
+  PluginProcess(const std::string& binary, const std::vector<std::string>& args,
+                const std::string& stderrPath = {});
   ~PluginProcess();  // SIGKILL if still running
 
   bool running() const { return pid_ > 0; }

@@ -20,10 +20,12 @@
 
 #include "kubelet_sim.h"
 #include "plugin_process.h"
+#include "scripted_rig.h"
+#include "test_helpers.h"
 
 using namespace std::chrono_literals;
-using udp::sim::KubeletSim;
-using udp::sim::SimOptions;
+using udp::testing::idsAre;
+using udp::testing::percentile;
 using udp::testing::PluginProcess;
 using udp::testing::TempDir;
 
@@ -42,54 +44,15 @@ const char* const kConfig = R"(resources:
     match: [{subsystem: tty}]
 )";
 
-std::vector<std::string> idsOf(const std::vector<v1beta1::Device>& devices) {
-  std::vector<std::string> ids;
-  for (const auto& d : devices) ids.push_back(d.id());
-  std::sort(ids.begin(), ids.end());
-  return ids;
-}
-
-auto idsAre(std::vector<std::string> expected) {
-  std::sort(expected.begin(), expected.end());
-  return [expected](const std::vector<v1beta1::Device>& devices) {
-    return idsOf(devices) == expected;
-  };
-}
-
-struct Harness {
-  TempDir tmp;
-  std::string dir = tmp.file("device-plugins");
-  std::string configPath = tmp.file("config.yaml");
-  std::unique_ptr<KubeletSim> sim;
-  std::unique_ptr<PluginProcess> plugin;
-
-  explicit Harness(std::string authority = "", bool startSim = true) {
-    tmp.write("config.yaml", kConfig);
-    mkdir(dir.c_str(), 0755);
-    SimOptions options;
-    options.dir = dir;
-    options.authority = std::move(authority);
-    sim = std::make_unique<KubeletSim>(options);
-    if (startSim) REQUIRE(sim->start());
-  }
-
-  void startPlugin() {
-    plugin = std::make_unique<PluginProcess>(
-        udp::testing::binaryFromEnv("SCRIPTED_PLUGIN"),
-        std::vector<std::string>{"run", "--config", configPath, "--kubelet-dir", dir});
-  }
+struct Harness : udp::testing::ScriptedRig {
+  explicit Harness(std::string authority = "", bool startSim = true)
+      : ScriptedRig(kConfig, {.authority = std::move(authority), .startSim = startSim}) {}
 
   void addBaseDevices() {
     REQUIRE(plugin->send("add example.com/foo dev0 numa=0 devnode=/dev/null serial=S0"));
     REQUIRE(plugin->send("add example.com/foo dev1 numa=1 devnode=/dev/zero serial=S1"));
     REQUIRE(plugin->send("add example.com/foo dev2 numa=1 devnode=/dev/full serial=S2"));
     REQUIRE(plugin->send("add example.com/bar tty0 devnode=/dev/tty"));
-  }
-
-  std::string socketOf(const std::string& resource) {
-    auto info = sim->plugin(resource);
-    REQUIRE(info.has_value());
-    return dir + "/" + info->endpoint;
   }
 };
 
@@ -135,11 +98,6 @@ bool serverClosesAfter(const std::string& socket, const std::string& bytes) {
   }
   close(fd);
   return closed;
-}
-
-double percentile(std::vector<double> values, double p) {
-  std::sort(values.begin(), values.end());
-  return values[std::min(values.size() - 1, static_cast<size_t>(p * values.size()))];
 }
 
 }  // namespace

@@ -1,0 +1,42 @@
+#pragma once
+
+// The scripted plugin (tests/support: the real daemon, devices from its stdin) against the grpc++
+// kubelet simulator, both in a fresh directory: the fixture of the tests that script devices.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kubelet_sim.h"
+#include "plugin_process.h"
+
+namespace udp::testing {
+
+struct RigOptions {
+  std::string authority{};  // SimOptions::authority ("" = grpc's default, "localhost")
+  bool startSim = true;     // start the simulator in the constructor
+  bool captureLog = false;  // the plugin's stderr goes to logPath (see log()) instead of ours
+};
+
+// Members are public and declared so that the plugin goes first, then the simulator, then the
+// directory.
+struct ScriptedRig {
+  // Writes `config` to configPath and makes dir; the plugin starts with startPlugin().
+  explicit ScriptedRig(const std::string& config, RigOptions options = {});
+
+  // The scripted plugin with --config configPath --kubelet-dir dir, then `extraArgs`.
+  void startPlugin(const std::vector<std::string>& extraArgs = {});
+  // The path of the socket `resource` registered with (REQUIREs a registration).
+  std::string socketOf(const std::string& resource);
+  // What the plugin logged so far (captureLog only).
+  std::string log() const;
+
+  TempDir tmp;
+  std::string dir = tmp.file("device-plugins");
+  std::string configPath = tmp.file("config.yaml");
+  std::string logPath;  // "" unless captureLog
+  std::unique_ptr<sim::KubeletSim> sim;
+  std::unique_ptr<PluginProcess> plugin;
+};
+
+}  // namespace udp::testing
