@@ -168,6 +168,13 @@ void Accounting::onAllocate(const plugin::AllocationOutcome& outcome) {
   metrics_.allocation(outcome.resource, resultLabel(outcome.status));
   metrics_.observeAllocate(outcome.resource,
                            std::chrono::duration<double>(outcome.duration).count());
+  if (outcome.status.ok()) {
+    auto it = allocated_.find(outcome.resource);
+    if (it == allocated_.end())
+      it = allocated_.emplace(outcome.resource, std::set<std::string>{}).first;
+    it->second.insert(outcome.deviceIds.begin(), outcome.deviceIds.end());
+  }
+  if (!auditLog_.wanted()) return;
   audit::AllocateAudit event;
   event.resource = outcome.resource;
   event.deviceIds = outcome.deviceIds;
@@ -178,14 +185,11 @@ void Accounting::onAllocate(const plugin::AllocationOutcome& outcome) {
   event.result = outcome.status.ok() ? "ok" : outcome.status.message;
   event.containers = outcome.containers;
   audit(audit::renderAuditLine(event, now()));
-  if (outcome.status.ok()) {
-    auto& ids = allocated_[std::string(outcome.resource)];
-    ids.insert(outcome.deviceIds.begin(), outcome.deviceIds.end());
-  }
 }
 
 void Accounting::onPreStart(const plugin::AllocationOutcome& outcome) {
   metrics_.preStart(outcome.resource, resultLabel(outcome.status));
+  if (!auditLog_.wanted()) return;
   audit::PreStartAudit event;
   event.resource = outcome.resource;
   event.deviceIds = outcome.deviceIds;

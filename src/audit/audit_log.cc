@@ -79,6 +79,11 @@ bool AuditLog::reopen() {
   return true;
 }
 
+bool AuditLog::wanted() const {
+  return !stopped_ &&
+         (!options_.path.empty() || (options_.toLogStream && logEnabled(LogLevel::kInfo)));
+}
+
 void AuditLog::append(std::string line) {
   while (!line.empty() && line.back() == '\n') line.pop_back();
   if (line.empty() || stopped_) return;

@@ -39,6 +39,8 @@ class AuditLog {
   // Queues one line (without its newline). Never blocks, never fails: a line that finds the
   // queue full is counted in dropped().
   void append(std::string line);
+  // Whether append() would write anywhere: callers skip rendering lines nobody gets.
+  bool wanted() const;
   // No more lines are accepted; those queued are still written, then the file is closed.
   void stop();
   // Nothing queued that could still be written, and no write in flight.

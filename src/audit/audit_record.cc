@@ -41,20 +41,20 @@ std::string finish(JsonWriter& json) {
 }  // namespace
 
 std::string formatAuditTime(AuditTime time) {
-  // Floor, not truncate, so that times before 1970 still read correctly.
-  auto millis = std::chrono::floor<std::chrono::milliseconds>(time.time_since_epoch()).count();
-  time_t seconds = static_cast<time_t>(millis / 1000);
-  int fraction = static_cast<int>(millis % 1000);
-  if (fraction < 0) {
-    fraction += 1000;
-    --seconds;
-  }
-  tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[64];
-  size_t length = strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
-  snprintf(text + length, sizeof text - length, ".%03dZ", fraction);
-  return text;
+  // Every audit line starts with this, so it is formatted by hand rather than by strftime.
+  // floor, not truncation, so that times before 1970 still read correctly.
+  using namespace std::chrono;
+  auto millis = floor<milliseconds>(time);
+  sys_days day = floor<days>(millis);
+  year_month_day date(day);
+  hh_mm_ss clock(millis - day);
+  char text[40];
+  int length = snprintf(
+      text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(date.year()),
+      static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+      static_cast<int>(clock.hours().count()), static_cast<int>(clock.minutes().count()),
+      static_cast<int>(clock.seconds().count()), static_cast<int>(clock.subseconds().count()));
+  return std::string(text, static_cast<size_t>(length));
 }
 
 const char* healthStateName(HealthState state) {

@@ -7,8 +7,14 @@
 namespace udp::grpc {
 
 void appendMessageFrame(std::string& out, std::string_view message) {
-  assert(message.size() <= UINT32_MAX);
-  const auto length = static_cast<uint32_t>(message.size());
+  out.reserve(out.size() + kFrameHeaderSize + message.size());
+  appendMessageFrameHeader(out, message.size());
+  out.append(message);
+}
+
+void appendMessageFrameHeader(std::string& out, std::size_t size) {
+  assert(size <= UINT32_MAX);
+  const auto length = static_cast<uint32_t>(size);
   const char header[kFrameHeaderSize] = {
       0,
       static_cast<char>((length >> 24) & 0xff),
@@ -17,7 +23,6 @@ void appendMessageFrame(std::string& out, std::string_view message) {
       static_cast<char>(length & 0xff),
   };
   out.append(header, kFrameHeaderSize);
-  out.append(message);
 }
 
 FrameDecoder::FrameDecoder(uint32_t maxMessageSize) : maxMessageSize_(maxMessageSize) {}

@@ -19,6 +19,8 @@ inline constexpr std::size_t kFrameHeaderSize = 5;
 // Appends one uncompressed frame (flag 0) to `out`, keeping what `out` already holds.
 // `message` must be shorter than 4 GiB; callers enforce a far smaller maximum first.
 void appendMessageFrame(std::string& out, std::string_view message);
+// Appends only the 5-byte header of such a frame, for a message of `length` bytes sent apart.
+void appendMessageFrameHeader(std::string& out, std::size_t length);
 
 enum class DecodeStatus {
   kOk,

@@ -24,12 +24,21 @@ class ServerConnection::Call final : public ServerStream {
     return queueMessage(message, supersedesQueued);
   }
 
+  bool writeShared(std::shared_ptr<const std::string> message, bool supersedesQueued) override {
+    if (!streaming_ || done_) return false;
+    http2::Connection& h2 = owner_.http2_;
+    if (supersedesQueued && h2.queuedBytes(stream_) > 0) h2.dropQueuedData(stream_);
+    std::string header;
+    appendMessageFrameHeader(header, message->size());
+    return h2.queueShared(stream_, header, std::move(message));
+  }
+
   bool queueMessage(std::string_view message, bool supersedesQueued) {
     http2::Connection& h2 = owner_.http2_;
     if (supersedesQueued && h2.queuedBytes(stream_) > 0) h2.dropQueuedData(stream_);
-    frame_.clear();
-    appendMessageFrame(frame_, message);
-    return h2.queueData(stream_, frame_);
+    std::string frame;
+    appendMessageFrame(frame, message);
+    return h2.queueData(stream_, frame);
   }
 
   void finish(const Status& status) override {
@@ -55,7 +64,6 @@ class ServerConnection::Call final : public ServerStream {
   bool dispatched_ = false;  // handed to the service, or answered with an error
   bool streaming_ = false;   // an open server-streaming call the service holds
   bool done_ = false;        // final status submitted
-  std::string frame_;        // scratch for framing, reused across writes
 };
 
 ServerConnection::ServerConnection(reactor::Reactor& reactor, UniqueFd fd, Service& service,

@@ -4,6 +4,7 @@
 // connection (server_connection.h) turns HTTP/2 streams into calls on a Service.
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,9 @@ class ServerStream {
   // receive is dropped: for lists where each message replaces the last, a slow reader then costs
   // one message of memory, not a backlog.
   virtual bool write(std::string_view message, bool supersedesQueued) = 0;
+  // The same without a copy of `message`: streams sending one message share its bytes, which
+  // are freed once the last stream has sent them (or dropped them, superseded).
+  virtual bool writeShared(std::shared_ptr<const std::string> message, bool supersedesQueued) = 0;
   // Ends the call with trailers carrying `status`.
   virtual void finish(const Status& status) = 0;
 };

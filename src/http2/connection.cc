@@ -266,14 +266,23 @@ long Connection::readData(int32_t stream, uint8_t* buf, size_t length, uint32_t*
     return 0;
   }
   OutStream& out = it->second;
-  size_t available = out.data.size() - out.offset;
-  size_t n = std::min(available, length);
-  memcpy(buf, out.data.data() + out.offset, n);
-  out.offset += n;
-  if (out.offset == out.data.size()) {
-    out.data.clear();
-    out.ends.clear();
-    out.offset = 0;
+  size_t n = 0;
+  size_t taken = 0;  // whole pieces taken, erased together below
+  for (; taken < out.pieces.size() && n < length; ++taken) {
+    Piece& piece = out.pieces[taken];
+    std::string_view bytes = piece.bytes().substr(piece.offset);
+    size_t take = std::min(bytes.size(), length - n);
+    memcpy(buf + n, bytes.data(), take);
+    n += take;
+    piece.offset += take;
+    out.takenOfMessage += take;
+    if (piece.offset < piece.bytes().size()) break;
+    if (piece.endsMessage) out.takenOfMessage = 0;
+  }
+  // A shared body goes back to its owner (and is freed with its last stream) once taken.
+  out.pieces.erase(out.pieces.begin(), out.pieces.begin() + static_cast<ptrdiff_t>(taken));
+  out.queued -= n;
+  if (out.queued == 0) {
     if (out.finishing) {
       *dataFlags |= NGHTTP2_DATA_FLAG_EOF;
       if (out.hasTrailers) {
@@ -332,55 +341,65 @@ int32_t Connection::submitRequest(const Headers& headers) {
 
 size_t Connection::totalQueued() const {
   size_t total = 0;
-  for (const auto& [id, out] : out_) total += out.data.size() - out.offset;
+  for (const auto& [id, out] : out_) total += out.queued;
   return total;
 }
 
-bool Connection::queueData(int32_t stream, std::string_view bytes) {
+bool Connection::admit(int32_t stream, size_t bytes, OutStream*& out) {
   auto it = out_.find(stream);
   if (closing_ || it == out_.end() || it->second.finishing) return false;
-  if (totalQueued() + bytes.size() > limits_.maxQueuedBytes) {
+  if (totalQueued() + bytes > limits_.maxQueuedBytes) {
     // The peer is not reading. Dropping it is the only bound that keeps every other client
     // served.
     close();
     return false;
   }
-  it->second.data.append(bytes);
-  it->second.ends.push_back(it->second.data.size());
-  resume(stream, it->second);
+  out = &it->second;
+  return true;
+}
+
+bool Connection::queueData(int32_t stream, std::string_view bytes) {
+  OutStream* out = nullptr;
+  if (!admit(stream, bytes.size(), out)) return false;
+  out->pieces.push_back({std::string(bytes), nullptr, 0, true});
+  out->queued += bytes.size();
+  resume(stream, *out);
+  return true;
+}
+
+bool Connection::queueShared(int32_t stream, std::string_view prefix,
+                             std::shared_ptr<const std::string> body) {
+  OutStream* out = nullptr;
+  if (!admit(stream, prefix.size() + body->size(), out)) return false;
+  out->queued += prefix.size() + body->size();
+  out->pieces.push_back({std::string(prefix), nullptr, 0, false});
+  out->pieces.push_back({std::string(), std::move(body), 0, true});
+  resume(stream, *out);
   return true;
 }
 
 size_t Connection::queuedBytes(int32_t stream) const {
   auto it = out_.find(stream);
-  return it == out_.end() ? 0 : it->second.data.size() - it->second.offset;
+  return it == out_.end() ? 0 : it->second.queued;
 }
 
 void Connection::dropQueuedData(int32_t stream) {
   auto it = out_.find(stream);
   if (it == out_.end()) return;
   OutStream& out = it->second;
-  // Never cut a message in half: keep the one nghttp2 has started (it straddles `offset`) and
-  // drop every message after it. Dropping nothing once a message was partly sent (as before)
-  // let a peer with a small window or a full socket make every update pile up until the
-  // 16 MiB bound closed it: no coalescing, and 16-32 MiB held per stuck ListAndWatch.
-  size_t cut = 0, start = 0;
-  for (size_t end : out.ends) {
-    if (end > out.offset) {
-      cut = start < out.offset ? end : start;
-      break;
+  // Never cut a message in half: keep the one nghttp2 has started and drop every message after
+  // it. Dropping nothing once a message was partly sent let a peer with a small window or a full
+  // socket make every update pile up until the 16 MiB bound closed it: no coalescing, and
+  // 16-32 MiB held per stuck ListAndWatch.
+  size_t keep = 0;
+  if (out.takenOfMessage > 0) {
+    while (keep < out.pieces.size() && !out.pieces[keep++].endsMessage) {
     }
-    start = end;
   }
-  if (out.offset == 0) {  // nothing started: drop all
-    out.data.clear();
-    out.ends.clear();
-    return;
+  for (size_t i = keep; i < out.pieces.size(); ++i) {
+    out.queued -= out.pieces[i].bytes().size() - out.pieces[i].offset;
   }
-  out.data.resize(cut);
-  std::erase_if(out.ends, [cut](size_t end) { return end > cut; });
-  // The queue's capacity may have grown past what is left; return it.
-  if (out.data.capacity() > 2 * out.data.size() + 4096) out.data.shrink_to_fit();
+  out.pieces.erase(out.pieces.begin() + static_cast<ptrdiff_t>(keep), out.pieces.end());
 }
 
 bool Connection::finishStream(int32_t stream, const Headers& trailers) {

@@ -66,8 +66,13 @@ class Connection {
   bool submitResponseHeaders(int32_t stream, const Headers& headers);
   // A HEADERS frame with END_STREAM: trailers-only responses.
   bool submitHeadersAndEnd(int32_t stream, const Headers& headers);
-  // Appends body bytes for the stream (after submitResponseHeaders or submitRequest).
+  // Appends one message of body bytes for the stream (after submitResponseHeaders or
+  // submitRequest); the bytes are copied.
   bool queueData(int32_t stream, std::string_view bytes);
+  // Appends one message made of `prefix` (copied; a few bytes of framing) and `body`, which is
+  // not copied: one encoding of a large message serves every stream that sends it.
+  bool queueShared(int32_t stream, std::string_view prefix,
+                   std::shared_ptr<const std::string> body);
   // Bytes queued on the stream not yet taken by nghttp2.
   size_t queuedBytes(int32_t stream) const;
   // Drops queued bytes not yet taken by nghttp2 (a newer message supersedes them).
@@ -91,16 +96,25 @@ class Connection {
   void flush();
 
  private:
+  // Queued bytes: our own copy, or a body shared with other streams (and the layer above).
+  struct Piece {
+    std::string owned;
+    std::shared_ptr<const std::string> shared;
+    size_t offset = 0;         // taken by nghttp2 so far
+    bool endsMessage = false;  // the last piece of a message
+    std::string_view bytes() const { return shared ? std::string_view(*shared) : owned; }
+  };
   struct OutStream {
-    std::string data;
-    size_t offset = 0;
+    // Taken pieces leave at once: a reader that is always behind must never make us hold what it
+    // already has (one buffer that emptied only when fully drained held every partly sent list:
+    // 13 MB for a 10 000-device ListAndWatch). Messages keep their boundaries for dropQueuedData.
+    std::vector<Piece> pieces;
+    size_t queued = 0;          // bytes in `pieces` not taken yet
+    size_t takenOfMessage = 0;  // of the message at the front: > 0 once nghttp2 started it
     bool finishing = false;
     bool hasTrailers = false;
     Headers trailers;
     bool deferred = false;
-    // Where each queued message ends in `data`, so that dropQueuedData can keep the one message
-    // nghttp2 has started and drop only those after it.
-    std::vector<size_t> ends;
   };
 
   void onRecv(int res, uint32_t flags) noexcept;
@@ -109,6 +123,7 @@ class Connection {
   void resume(int32_t stream, OutStream& out);
   void closeIfDone();
   size_t totalQueued() const;
+  bool admit(int32_t stream, size_t bytes, OutStream*& out);
 
   // nghttp2 callbacks land here through one-line trampolines.
   friend struct SessionCallbacks;

@@ -6,8 +6,11 @@ bool Inventory::upsert(Device device) {
   auto it = devices_.find(device.id);
   if (it != devices_.end()) {
     if (it->second == device) return false;
+    healthy_ -= it->second.healthy ? 1 : 0;
+    healthy_ += device.healthy ? 1 : 0;
     it->second = std::move(device);
   } else {
+    healthy_ += device.healthy ? 1 : 0;
     std::string id = device.id;
     devices_.emplace(std::move(id), std::move(device));
   }
@@ -19,6 +22,7 @@ bool Inventory::upsert(Device device) {
 bool Inventory::remove(std::string_view id) {
   auto it = devices_.find(id);
   if (it == devices_.end()) return false;
+  healthy_ -= it->second.healthy ? 1 : 0;
   devices_.erase(it);
   dirty_ = true;
   ++generation_;
@@ -28,12 +32,6 @@ bool Inventory::remove(std::string_view id) {
 const Device* Inventory::find(std::string_view id) const {
   auto it = devices_.find(id);
   return it == devices_.end() ? nullptr : &it->second;
-}
-
-size_t Inventory::healthyCount() const {
-  size_t n = 0;
-  for (const auto& [id, device] : devices_) n += device.healthy ? 1 : 0;
-  return n;
 }
 
 }  // namespace udp::plugin

@@ -20,7 +20,8 @@ class Inventory {
 
   const Device* find(std::string_view id) const;
   const std::map<std::string, Device, std::less<>>& devices() const { return devices_; }
-  size_t healthyCount() const;
+  // Kept as devices come and go: the daemon reads it every reactor turn.
+  size_t healthyCount() const { return healthy_; }
 
   bool dirty() const { return dirty_; }
   // Counts changes; lets other consumers (the CDI spec) tell whether they are behind.
@@ -30,6 +31,7 @@ class Inventory {
  private:
   std::map<std::string, Device, std::less<>> devices_;  // ordered: stable lists for the kubelet
   bool dirty_ = true;                                   // the first list is always owed
+  size_t healthy_ = 0;
   uint64_t generation_ = 1;
 };
 

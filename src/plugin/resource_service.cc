@@ -4,6 +4,7 @@
 
 #include "api.pb.h"
 #include "plugin/allocation.h"
+#include "plugin/device_list.h"
 
 namespace udp::plugin {
 namespace {
@@ -132,7 +133,7 @@ grpc::Status ResourceService::openStream(const grpc::CallContext& call, std::str
   v1beta1::Empty empty;
   if (!parse(request, empty)) return unparsable("Empty");
   streams_.push_back(&stream);
-  stream.write(deviceListMessage(), true);
+  stream.writeShared(deviceListMessage(), true);
   return grpc::Status::Ok();
 }
 
@@ -140,17 +141,13 @@ void ResourceService::streamClosed(grpc::ServerStream& stream) {
   std::erase(streams_, &stream);
 }
 
-const std::string& ResourceService::deviceListMessage() {
-  if (inventory_.dirty() || listMessageStale_) {
-    v1beta1::ListAndWatchResponse list;
-    for (const auto& [id, device] : inventory_.devices()) {
-      v1beta1::Device* d = list.add_devices();
-      d->set_id(device.id);
-      d->set_health(device.healthy ? "Healthy" : "Unhealthy");
-      if (device.numaNode >= 0) d->mutable_topology()->add_nodes()->set_id(device.numaNode);
+std::shared_ptr<const std::string> ResourceService::deviceListMessage() {
+  if (inventory_.dirty() || !listMessage_) {
+    // Streams still sending the previous list keep it; it goes with the last of them.
+    if (!listMessage_ || listMessage_.use_count() > 1) {
+      listMessage_ = std::make_shared<std::string>();
     }
-    list.SerializeToString(&listMessage_);
-    listMessageStale_ = false;
+    encodeDeviceList(inventory_, *listMessage_);
     inventory_.markClean();
   }
   return listMessage_;
@@ -158,11 +155,11 @@ const std::string& ResourceService::deviceListMessage() {
 
 void ResourceService::publishIfChanged() {
   if (!inventory_.dirty()) return;
-  const std::string& message = deviceListMessage();
+  std::shared_ptr<const std::string> message = deviceListMessage();
   // write() may close a stream (a peer that stopped reading), which calls streamClosed and edits
   // streams_: iterate over a copy.
   std::vector<grpc::ServerStream*> streams = streams_;
-  for (grpc::ServerStream* stream : streams) stream->write(message, true);
+  for (grpc::ServerStream* stream : streams) stream->writeShared(message, true);
 }
 
 void ResourceService::endStreams() {

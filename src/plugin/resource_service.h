@@ -4,6 +4,7 @@
 // five RPCs (DESIGN.md §3). It decides nothing about I/O.
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -55,15 +56,17 @@ class ResourceService final : public grpc::Service {
   void streamClosed(grpc::ServerStream& stream) override;
 
  private:
-  const std::string& deviceListMessage();
+  // The encoded ListAndWatchResponse, shared by every stream that sends it.
+  std::shared_ptr<const std::string> deviceListMessage();
   AllocationOutcome outcomeOf(const google::protobuf::RepeatedPtrField<std::string>& ids) const;
 
   config::Resource resource_;
   ServiceObserver* observer_;  // borrowed; may be null
   Inventory inventory_;
   std::vector<grpc::ServerStream*> streams_;  // borrowed until streamClosed
-  std::string listMessage_;                   // serialized once per change, shared by streams
-  bool listMessageStale_ = true;
+  // Encoded once per change. While no stream holds it any more, the next change re-encodes into
+  // the same buffer instead of freeing one list-sized block and allocating another per turn.
+  std::shared_ptr<std::string> listMessage_;
 };
 
 }  // namespace udp::plugin

@@ -6,7 +6,13 @@ namespace udp {
 
 void appendJsonString(std::string& out, std::string_view text) {
   out += '"';
-  for (unsigned char c : text) {
+  // Runs of characters that need no escape are appended whole (the common case: all of it).
+  size_t plain = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text.substr(plain, i - plain));
+    plain = i + 1;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -28,11 +34,10 @@ void appendJsonString(std::string& out, std::string_view text) {
           char escaped[8];
           snprintf(escaped, sizeof escaped, "\\u%04x", c);
           out += escaped;
-        } else {
-          out += static_cast<char>(c);  // UTF-8 passes through
         }
     }
   }
+  out.append(text.substr(plain));  // UTF-8 passes through
   out += '"';
 }
 

@@ -59,6 +59,9 @@ void appendTextValue(std::string& line, std::string_view value) {
 void setLogLevel(LogLevel level) {
   g_minimum = level;
 }
+bool logEnabled(LogLevel level) {
+  return level >= g_minimum;
+}
 void setLogFormat(LogFormat format) {
   g_format = format;
 }

@@ -19,6 +19,8 @@ struct LogField {
 using LogFields = std::initializer_list<LogField>;
 
 void setLogLevel(LogLevel level);
+// Whether a line at `level` would be written (to skip building ones that would not).
+bool logEnabled(LogLevel level);
 void setLogFormat(LogFormat format);
 bool parseLogLevel(std::string_view text, LogLevel& level);
 bool parseLogFormat(std::string_view text, LogFormat& format);

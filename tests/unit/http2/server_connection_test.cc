@@ -9,9 +9,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <list>
 #include <map>
+#include <memory>
 
 #include "grpc/framing.h"
 
@@ -292,4 +294,42 @@ TEST_CASE("a stream: superseded messages never queue up; finish sends trailers")
   // never after an older one.
   CHECK(r.body.size() >= framed("three").size());
   CHECK(r.body.substr(r.body.size() - framed("three").size()) == framed("three"));
+}
+
+TEST_CASE("a slow reader holds at most the message it is receiving and the newest one") {
+  Fixture f;
+  int32_t id = f.client->request(grpcHeaders("/t.S/Watch"), framed(""));
+  for (int i = 0; i < 20 && f.service.open == nullptr; ++i) {
+    f.reactor->runOnce(5ms);
+    f.client->pump();
+  }
+  REQUIRE(f.service.open != nullptr);
+  // Each update is larger than what the reader takes between two of them, so one is always
+  // partly sent when the next arrives. Bytes already sent must not stay queued behind it (they
+  // did: 60 updates then held ~18 MB and hit the 16 MiB bound, which drops the connection).
+  constexpr size_t kSize = 300 * 1024;
+  std::vector<std::weak_ptr<const std::string>> written;
+  for (int i = 0; i < 60; ++i) {
+    auto message = std::make_shared<const std::string>(kSize, static_cast<char>('a' + i % 26));
+    written.push_back(message);
+    REQUIRE(f.service.open->writeShared(std::move(message), true));
+    f.reactor->runOnce(1ms);
+    f.client->pump();
+    size_t alive =
+        std::count_if(written.begin(), written.end(), [](const auto& w) { return !w.expired(); });
+    CHECK(alive <= 2);
+  }
+  f.service.open->finish(grpc::Status::Ok());
+  Response& r = f.finish(id);
+  CHECK(r.headers["grpc-status"] == "0");
+  std::vector<std::string> messages;
+  grpc::FrameDecoder decoder(8 * kSize);
+  REQUIRE(decoder.feed(r.body, messages) == grpc::DecodeStatus::kOk);
+  CHECK_FALSE(decoder.hasPartialMessage());
+  MESSAGE(messages.size() << " messages arrived of 3 + 60 written");
+  REQUIRE(messages.size() >= 2);
+  CHECK(messages.back() == std::string(kSize, static_cast<char>('a' + 59 % 26)));
+  // Whole messages only: the three the stream opened with, then whole updates.
+  for (const std::string& m : messages) CHECK((m.size() == kSize || m.size() <= 5));
+  for (const auto& w : written) CHECK(w.expired());
 }

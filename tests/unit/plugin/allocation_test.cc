@@ -41,13 +41,19 @@ TEST_CASE("inventory reports only real changes") {
   inventory.markClean();
   CHECK(inventory.upsert(device("a", 0)));
   CHECK(inventory.dirty());
+  CHECK(inventory.healthyCount() == 1);
   inventory.markClean();
   CHECK_FALSE(inventory.upsert(device("a", 0)));
   CHECK_FALSE(inventory.dirty());
   CHECK(inventory.upsert(device("a", 0, "", false)));
   CHECK(inventory.healthyCount() == 0);
+  CHECK(inventory.upsert(device("b", 0)));
+  CHECK(inventory.healthyCount() == 1);
   CHECK_FALSE(inventory.remove("zzz"));
   CHECK(inventory.remove("a"));
+  CHECK(inventory.healthyCount() == 1);
+  CHECK(inventory.remove("b"));
+  CHECK(inventory.healthyCount() == 0);
   CHECK(inventory.devices().empty());
 }
 
