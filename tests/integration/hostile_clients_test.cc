@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "../support/sanitizers.h"
 #include "kubelet_sim.h"
 #include "plugin_process.h"
 
@@ -305,7 +306,7 @@ struct Harness {
                                 << procStatusKiB(plugin->pid(), "VmHWM:") << " KiB, fds "
                                 << plugin->openFds());
     REQUIRE(plugin->waitExit(0) == -1);
-    CHECK(rssAfter < kRssLimitKiB);
+    if (!udp::testing::kUnderAddressSanitizer) CHECK(rssAfter < kRssLimitKiB);
     v1beta1::AllocateResponse response;
     grpc::Status status = sim->allocate(kFoo, {"dev0"}, &response);
     CHECK_MESSAGE(status.ok(), status.error_message());
@@ -399,7 +400,7 @@ TEST_CASE("ListAndWatch clients that never read: memory stays bounded, others ar
   MESSAGE("stuck readers: VmRSS " << rssBefore << " → " << h.rss() << " KiB, VmHWM " << rssPeak
                                   << " KiB, kubelet got " << h.sim->updates(kFoo).size()
                                   << " updates");
-  CHECK(rssPeak < kRssLimitKiB);
+  if (!udp::testing::kUnderAddressSanitizer) CHECK(rssPeak < kRssLimitKiB);
   h.checkStillServing("stuck readers", rssBefore);
   // Now read: a stuck client still connected must get the newest list, not a backlog of all.
   for (auto& peer : stuck) {

@@ -18,6 +18,7 @@
 #include <iterator>
 #include <thread>
 
+#include "../support/sanitizers.h"
 #include "kubelet_sim.h"
 #include "plugin_process.h"
 #include "scripted_rig.h"
@@ -265,7 +266,9 @@ TEST_CASE("100 kubelet restarts: registered again after each, no fd or memory gr
   MESSAGE("fds " << fdsBefore << " → " << fdsAfter << ", VmRSS " << rssBefore << " → " << rssAfter
                  << " KiB");
   CHECK(fdsAfter <= fdsBefore);
-  CHECK(rssAfter <= rssBefore + 256);  // page-granular noise, not growth per restart
+  if (!udp::testing::kUnderAddressSanitizer) {
+    CHECK(rssAfter <= rssBefore + 256);  // page-granular noise, not growth per restart
+  }
   CHECK(h.plugin->terminate() == 0);
 }
 
