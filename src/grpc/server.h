@@ -10,6 +10,7 @@
 
 #include "grpc/server_connection.h"
 #include "grpc/service.h"
+#include "reactor/acceptor.h"
 #include "reactor/reactor.h"
 #include "util/result.h"
 
@@ -32,31 +33,19 @@ class Server {
   void sweep();
 
   size_t connectionCount() const { return connections_.size(); }
-  ino_t socketInode() const { return listener_ ? listener_->inode : 0; }
+  ino_t socketInode() const { return acceptor_ ? inode_ : 0; }
   const std::string& path() const { return path_; }
 
  private:
-  struct Listener {
-    explicit Listener(Server& server) : server(server) {}
-    void onAccept(int res, uint32_t flags) noexcept;
-    void onRetryTimer(int res, uint32_t flags) noexcept;
-    void arm();
-
-    Server& server;
-    UniqueFd fd;
-    ino_t inode = 0;
-    bool retired = false;
-    reactor::Op acceptOp{reactor::bindOp<&Listener::onAccept>(this)};
-    reactor::Op retryOp{reactor::bindOp<&Listener::onRetryTimer>(this)};
-  };
-
-  void retire(std::unique_ptr<Listener> listener);
+  void retireAcceptor();
+  void accepted(UniqueFd fd);
 
   reactor::Reactor& reactor_;
   Service& service_;
   std::string path_;
-  std::unique_ptr<Listener> listener_;
-  std::vector<std::unique_ptr<Listener>> retiredListeners_;
+  std::unique_ptr<reactor::Acceptor> acceptor_;
+  ino_t inode_ = 0;  // of the socket file acceptor_ listens on
+  std::vector<std::unique_ptr<reactor::Acceptor>> retiredAcceptors_;
   std::vector<std::unique_ptr<ServerConnection>> connections_;
 };
 

@@ -13,10 +13,6 @@
 namespace udp::metrics {
 namespace {
 
-// Out of fds or memory: accepting again at once would spin. Existing connections keep being
-// served meanwhile.
-constexpr auto kAcceptRetryAfter = std::chrono::milliseconds(100);
-
 Error socketError(int err, const std::string& what) {
   return makeError(-err, what + ": " + strerror(err));
 }
@@ -75,23 +71,27 @@ HttpServer::~HttpServer() {
 Result<void> HttpServer::listen(std::string_view text) {
   auto address = parseListenAddress(text);
   if (!address) return address.error();
-  auto listener = std::make_unique<Listener>(*this);
-  if (address->kind == ListenAddress::Kind::kUnix) {
+  auto listener = std::make_unique<Listener>();
+  UniqueFd fd;
+  const bool tcp = address->kind != ListenAddress::Kind::kUnix;
+  if (!tcp) {
     auto socket = listenUnix(address->path);
     if (!socket) return socket.error();
-    listener->fd = std::move(socket->fd);
+    fd = std::move(socket->fd);
     listener->inode = socket->inode;
     listener->unixPath = address->path;
   } else {
-    auto fd = listenTcp(*address);
-    if (!fd) return fd.error();
-    listener->fd = std::move(*fd);
-    listener->tcp = true;
+    auto bound = listenTcp(*address);
+    if (!bound) return bound.error();
+    fd = std::move(*bound);
   }
+  listener->acceptor = std::make_unique<reactor::Acceptor>(
+      reactor_, std::move(fd),
+      [this, tcp](UniqueFd connection) { accepted(tcp, std::move(connection)); });
   if (listener_) retire(std::move(listener_));
   bound_ = std::move(*address);
   listener_ = std::move(listener);
-  listener_->arm();
+  listener_->acceptor->start();
   return {};
 }
 
@@ -105,9 +105,7 @@ void HttpServer::stop() {
 }
 
 void HttpServer::retire(std::unique_ptr<Listener> listener) {
-  listener->retired = true;
-  reactor_.cancel(listener->acceptOp);
-  reactor_.cancel(listener->retryOp);
+  listener->acceptor->retire();
   // A file someone put in its place since is not ours to remove.
   if (!listener->unixPath.empty() && socketInodeAt(listener->unixPath) == listener->inode) {
     ::unlink(listener->unixPath.c_str());
@@ -117,17 +115,16 @@ void HttpServer::retire(std::unique_ptr<Listener> listener) {
 
 void HttpServer::sweep() {
   std::erase_if(connections_, [](const auto& c) { return c->finished(); });
-  std::erase_if(retiredListeners_,
-                [](const auto& l) { return !l->acceptOp.pending() && !l->retryOp.pending(); });
+  std::erase_if(retiredListeners_, [](const auto& l) { return l->acceptor->idle(); });
 }
 
-void HttpServer::accepted(Listener& listener, UniqueFd fd) {
+void HttpServer::accepted(bool tcp, UniqueFd fd) {
   size_t open = static_cast<size_t>(std::count_if(connections_.begin(), connections_.end(),
                                                   [](const auto& c) { return !c->closing(); }));
   // Over the cap the fd closes here: the peer sees its connection end at once, and what a
   // client can hold of ours stays bounded.
   if (open >= limits_.maxConnections) return;
-  if (listener.tcp) {
+  if (tcp) {
     // Answers are written whole; Nagle would only delay a pipelined second answer.
     int one = 1;
     ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -135,38 +132,6 @@ void HttpServer::accepted(Listener& listener, UniqueFd fd) {
   auto connection = std::make_unique<HttpConnection>(reactor_, std::move(fd), handler_, limits_);
   connection->start();
   connections_.push_back(std::move(connection));
-}
-
-void HttpServer::Listener::arm() {
-  if (!retired) server.reactor_.accept(acceptOp, fd.get());
-}
-
-void HttpServer::Listener::onAccept(int res, uint32_t) noexcept {
-  if (res >= 0) {
-    UniqueFd connection(res);
-    if (!retired) server.accepted(*this, std::move(connection));
-  }
-  if (retired) return;
-  switch (res) {
-    case -ECONNABORTED:  // the peer gave up while queued; the listener is fine
-    case -EINTR:
-    case -EAGAIN:
-    case -EPROTO:
-    case -EPERM:  // refused by a firewall rule
-      arm();
-      return;
-    default:
-      if (res >= 0) {
-        arm();
-      } else {
-        // EMFILE, ENFILE, ENOBUFS, ENOMEM, or a listener gone bad: do not spin on it.
-        server.reactor_.timeout(retryOp, kAcceptRetryAfter);
-      }
-  }
-}
-
-void HttpServer::Listener::onRetryTimer(int, uint32_t) noexcept {
-  arm();
 }
 
 }  // namespace udp::metrics

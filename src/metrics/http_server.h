@@ -13,6 +13,7 @@
 #include "metrics/http_connection.h"
 #include "metrics/http_response.h"
 #include "metrics/listen_address.h"
+#include "reactor/acceptor.h"
 #include "reactor/reactor.h"
 #include "util/result.h"
 #include "util/unique_fd.h"
@@ -44,23 +45,13 @@ class HttpServer {
 
  private:
   struct Listener {
-    explicit Listener(HttpServer& server) : server(server) {}
-    void onAccept(int res, uint32_t flags) noexcept;
-    void onRetryTimer(int res, uint32_t flags) noexcept;
-    void arm();
-
-    HttpServer& server;
-    UniqueFd fd;
-    bool tcp = false;
+    std::unique_ptr<reactor::Acceptor> acceptor;
     std::string unixPath;  // and its inode, to remove only our own file
     ino_t inode = 0;
-    bool retired = false;
-    reactor::Op acceptOp{reactor::bindOp<&Listener::onAccept>(this)};
-    reactor::Op retryOp{reactor::bindOp<&Listener::onRetryTimer>(this)};
   };
 
   void retire(std::unique_ptr<Listener> listener);
-  void accepted(Listener& listener, UniqueFd fd);
+  void accepted(bool tcp, UniqueFd fd);
 
   reactor::Reactor& reactor_;
   HttpHandler handler_;  // connections borrow it and limits_: the server outlives them
