@@ -23,6 +23,7 @@
 #include "recording_sink.h"
 #include "script_runner.h"
 #include "udev/udev_device_source.h"
+#include "udev/udev_scan.h"
 
 namespace {
 
@@ -179,6 +180,20 @@ void singleDevice() {
               addMs, removeMs);
 }
 
+// Whether what the sink holds is what a fresh enumeration finds now: the same IDs per resource,
+// with the same health. Events lost to ENOBUFS must leave no trace once the rescan is done.
+bool matchesFreshScan(const RecordingSink& sink, const udp::config::Config& config) {
+  auto scanned = udp::udev::scanOnce(config);
+  if (!scanned) return false;
+  std::map<std::string, std::map<std::string, bool>> fresh, held;
+  for (const auto& entry : *scanned) fresh[entry.resource][entry.device.id] = entry.device.healthy;
+  for (const auto& [resource, devices] : sink.devices) {
+    for (const auto& [id, device] : devices) held[resource][id] = device.healthy;
+  }
+  std::erase_if(held, [](const auto& r) { return r.second.empty(); });
+  return fresh == held;
+}
+
 void overflow() {
   auto reactor = udp::reactor::Reactor::create();
   if (!reactor) return expect(false, reactor.error().message);
@@ -216,11 +231,15 @@ void overflow() {
              }
            },
            allPresent},
+          {"the same as a fresh scan after the adds", [] {},
+           [&] { return matchesFreshScan(sink, zramConfig()); }},
           {"burst of removes",
            [&] {
              for (int id : ids) zrams.remove(id);
            },
            nonePresent},
+          {"the same as a fresh scan after the removes", [] {},
+           [&] { return matchesFreshScan(sink, zramConfig()); }},
           {"stop", [&] { source.stop(); }, [&] { return source.idle(); }},
       },
       std::chrono::seconds(20));
