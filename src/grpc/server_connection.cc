@@ -79,8 +79,15 @@ ServerConnection::~ServerConnection() {
 }
 
 void ServerConnection::closeGracefully() {
+  // finish() can close its stream at once, and retire() then erases it from calls_: walk a copy
+  // of the IDs, not the map.
+  std::vector<int32_t> streams;
   for (auto& [id, call] : calls_) {
-    if (call->streaming_ && !call->done_) call->finish(Status::Ok());
+    if (call->streaming_ && !call->done_) streams.push_back(id);
+  }
+  for (int32_t id : streams) {
+    Call* call = findCall(id);
+    if (call != nullptr && call->streaming_ && !call->done_) call->finish(Status::Ok());
   }
   http2_.closeGracefully();
 }
