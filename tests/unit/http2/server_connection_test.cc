@@ -189,6 +189,17 @@ std::string framed(std::string_view message) {
   return out;
 }
 
+// Starts a Watch call and steps until the service holds it open; returns its stream.
+int32_t openWatch(Fixture& f) {
+  int32_t id = f.client->request(grpcHeaders("/t.S/Watch"), framed(""));
+  for (int i = 0; i < 20 && f.service.open == nullptr; ++i) {
+    f.reactor->runOnce(5ms);
+    f.client->pump();
+  }
+  REQUIRE(f.service.open != nullptr);
+  return id;
+}
+
 }  // namespace
 
 TEST_CASE("a unary call: headers, one message, trailers with grpc-status 0") {
@@ -281,12 +292,7 @@ TEST_CASE("request checks") {
 
 TEST_CASE("a stream: superseded messages never queue up; finish sends trailers") {
   Fixture f;
-  int32_t id = f.client->request(grpcHeaders("/t.S/Watch"), framed(""));
-  for (int i = 0; i < 20 && f.service.open == nullptr; ++i) {
-    f.reactor->runOnce(5ms);
-    f.client->pump();
-  }
-  REQUIRE(f.service.open != nullptr);
+  int32_t id = openWatch(f);
   f.service.open->finish(grpc::Status::Ok());
   Response& r = f.finish(id);
   CHECK(r.headers["grpc-status"] == "0");
@@ -298,12 +304,7 @@ TEST_CASE("a stream: superseded messages never queue up; finish sends trailers")
 
 TEST_CASE("a slow reader holds at most the message it is receiving and the newest one") {
   Fixture f;
-  int32_t id = f.client->request(grpcHeaders("/t.S/Watch"), framed(""));
-  for (int i = 0; i < 20 && f.service.open == nullptr; ++i) {
-    f.reactor->runOnce(5ms);
-    f.client->pump();
-  }
-  REQUIRE(f.service.open != nullptr);
+  int32_t id = openWatch(f);
   // Each update is larger than what the reader takes between two of them, so one is always
   // partly sent when the next arrives. Bytes already sent must not stay queued behind it (they
   // did: 60 updates then held ~18 MB and hit the 16 MiB bound, which drops the connection).
