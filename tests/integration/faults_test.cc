@@ -68,21 +68,6 @@ long cpuTicks(pid_t pid) {
   return utime + stime;
 }
 
-// How often the process went to sleep and was woken (a single-threaded reactor sleeps only in
-// the kernel waiting for events): voluntary_ctxt_switches from /proc/PID/status.
-long voluntarySwitches(pid_t pid) {
-  std::istringstream in(readFile("/proc/" + std::to_string(pid) + "/status"));
-  std::string key;
-  while (in >> key) {
-    if (key == "voluntary_ctxt_switches:") {
-      long n = -1;
-      in >> n;
-      return n;
-    }
-  }
-  return -1;
-}
-
 // Waits until `resource` has registered with the simulator at or after `since` (its counter
 // says how often, the timestamp whether the latest one is new).
 bool registeredSince(KubeletSim& sim, const std::string& resource, Clock::time_point since,
@@ -246,10 +231,12 @@ TEST_CASE("no kubelet.sock at start: the plugin waits without spinning and regis
 
   const pid_t pid = f.plugin->pid();
   const long cpuBefore = cpuTicks(pid);
-  const long switchesBefore = voluntarySwitches(pid);
+  // How often it went to sleep and was woken (a single-threaded reactor sleeps only in the
+  // kernel, waiting for events).
+  const long switchesBefore = f.plugin->statusField("voluntary_ctxt_switches:");
   std::this_thread::sleep_for(1s);
   const long cpu = cpuTicks(pid) - cpuBefore;
-  const long switches = voluntarySwitches(pid) - switchesBefore;
+  const long switches = f.plugin->statusField("voluntary_ctxt_switches:") - switchesBefore;
   MESSAGE("waiting 1 s for kubelet.sock: " << cpu << " CPU ticks (of " << sysconf(_SC_CLK_TCK)
                                            << "/s), " << switches << " wake-ups");
   CHECK(cpu <= 1);                     // a busy loop or a poll every few ms would show here

@@ -17,7 +17,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -53,19 +52,6 @@ enum FrameType : uint8_t {
 };
 constexpr uint8_t kEndStream = 0x1, kEndHeaders = 0x4;
 constexpr uint32_t kRefusedStream = 7;
-
-long procStatusKiB(pid_t pid, const std::string& key) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string word;
-  while (in >> word) {
-    if (word == key) {
-      long kib = -1;
-      in >> kib;
-      return kib;
-    }
-  }
-  return -1;
-}
 
 std::string frame(uint8_t type, uint8_t flags, uint32_t stream, std::string_view payload) {
   std::string f;
@@ -296,14 +282,14 @@ struct Harness {
     };
   }
 
-  long rss() const { return procStatusKiB(plugin->pid(), "VmRSS:"); }
+  long rss() const { return plugin->statusField("VmRSS:"); }
 
   // What every attack must leave intact: the process, its memory bound, a unary call from the
   // kubelet and the kubelet's ListAndWatch stream.
   void checkStillServing(const char* attack, long rssBefore) {
     long rssAfter = rss();
     MESSAGE(std::string(attack) << ": VmRSS " << rssBefore << " → " << rssAfter << " KiB, VmHWM "
-                                << procStatusKiB(plugin->pid(), "VmHWM:") << " KiB, fds "
+                                << plugin->statusField("VmHWM:") << " KiB, fds "
                                 << plugin->openFds());
     REQUIRE(plugin->waitExit(0) == -1);
     if (!udp::testing::kUnderAddressSanitizer) CHECK(rssAfter < kRssLimitKiB);
@@ -355,8 +341,8 @@ TEST_CASE("1 000 connections at once, with and without running out of fds") {
     }
     MESSAGE("daemon fd limit " << daemonLimit << ": " << peers.size() << " connected, " << served
                                << " greeted; daemon fds " << h.plugin->openFds() << ", VmRSS "
-                               << h.rss() << " KiB, VmHWM "
-                               << procStatusKiB(h.plugin->pid(), "VmHWM:") << " KiB");
+                               << h.rss() << " KiB, VmHWM " << h.plugin->statusField("VmHWM:")
+                               << " KiB");
     CHECK(peers.size() >= 500);
     if (daemonLimit > 1100) CHECK(served == peers.size());
     // The kubelet's connection is served while the flood is still open.
@@ -396,7 +382,7 @@ TEST_CASE("ListAndWatch clients that never read: memory stays bounded, others ar
   }
   REQUIRE(h.sim->waitForDevices(
       kFoo, [](const auto& d) { return d.size() == 1501; }, 30s));
-  long rssPeak = procStatusKiB(h.plugin->pid(), "VmHWM:");
+  long rssPeak = h.plugin->statusField("VmHWM:");
   MESSAGE("stuck readers: VmRSS " << rssBefore << " → " << h.rss() << " KiB, VmHWM " << rssPeak
                                   << " KiB, kubelet got " << h.sim->updates(kFoo).size()
                                   << " updates");

@@ -78,14 +78,14 @@ int PluginProcess::terminate(int timeoutMs) {
   return waitExit(timeoutMs);
 }
 
-long PluginProcess::rssKiB() const {
+long PluginProcess::statusField(const std::string& key) const {
   std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      long kib;
-      in >> kib;
-      return kib;
+  std::string word;
+  while (in >> word) {
+    if (word == key) {
+      long value = -1;
+      in >> value;
+      return value;
     }
     in.ignore(1 << 20, '\n');
   }

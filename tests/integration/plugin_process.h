@@ -28,7 +28,10 @@ class PluginProcess {
   // Waits for exit without signalling; -1 on timeout.
   int waitExit(int timeoutMs);
 
-  long rssKiB() const;  // VmRSS
+  // A numeric field of /proc/PID/status by its key ("VmHWM:", "voluntary_ctxt_switches:"), or
+  // -1 when it is missing.
+  long statusField(const std::string& key) const;
+  long rssKiB() const { return statusField("VmRSS:"); }
   int openFds() const;  // entries in /proc/PID/fd
 
  private:
