@@ -1,10 +1,7 @@
 #include "audit/audit_record.h"
 
-#include <time.h>
-
-#include <cstdio>
-
 #include "util/json_writer.h"
+#include "util/utc_time.h"
 
 namespace udp::audit {
 namespace {
@@ -15,7 +12,7 @@ JsonWriter beginLine(AuditTime time, std::string_view event, const std::string* 
                      std::string_view result) {
   JsonWriter json;
   json.beginObject();
-  json.key("time").value(formatAuditTime(time));
+  json.key("time").value(formatUtcMillis(time));
   json.key("event").value(event);
   json.key("resource");
   if (resource != nullptr) {
@@ -39,23 +36,6 @@ std::string finish(JsonWriter& json) {
 }
 
 }  // namespace
-
-std::string formatAuditTime(AuditTime time) {
-  // Every audit line starts with this, so it is formatted by hand rather than by strftime.
-  // floor, not truncation, so that times before 1970 still read correctly.
-  using namespace std::chrono;
-  auto millis = floor<milliseconds>(time);
-  sys_days day = floor<days>(millis);
-  year_month_day date(day);
-  hh_mm_ss clock(millis - day);
-  char text[40];
-  int length = snprintf(
-      text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(date.year()),
-      static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
-      static_cast<int>(clock.hours().count()), static_cast<int>(clock.minutes().count()),
-      static_cast<int>(clock.seconds().count()), static_cast<int>(clock.subseconds().count()));
-  return std::string(text, static_cast<size_t>(length));
-}
 
 const char* healthStateName(HealthState state) {
   switch (state) {

@@ -19,9 +19,6 @@ namespace udp::audit {
 
 using AuditTime = std::chrono::system_clock::time_point;
 
-// "2024-05-01T12:34:56.789Z".
-std::string formatAuditTime(AuditTime time);
-
 // An Allocate answered (result "ok") or refused (result: the error text).
 struct AllocateAudit {
   std::string resource{};

@@ -2,11 +2,11 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include <string>
 
 #include "util/json_writer.h"
+#include "util/utc_time.h"
 
 namespace udp {
 namespace {
@@ -34,14 +34,7 @@ bool underJournal() {
 }
 
 std::string timestamp() {
-  timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  tm utc;
-  gmtime_r(&now.tv_sec, &utc);
-  char stamp[96];
-  snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", utc.tm_year + 1900,
-           utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, now.tv_nsec / 1000000);
-  return stamp;
+  return formatUtcMillis(std::chrono::system_clock::now());
 }
 
 // A text field value is quoted when it would otherwise not read back as one token.

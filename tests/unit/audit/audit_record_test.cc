@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "util/utc_time.h"
+
 using namespace udp::audit;
 using namespace std::chrono_literals;
 
@@ -14,13 +16,13 @@ const AuditTime kTime =
 }  // namespace
 
 TEST_CASE("time is RFC 3339 UTC with milliseconds") {
-  CHECK(formatAuditTime(kTime) == "2024-05-01T12:34:56.789Z");
-  CHECK(formatAuditTime(AuditTime{}) == "1970-01-01T00:00:00.000Z");
-  CHECK(formatAuditTime(AuditTime{} + 5ms) == "1970-01-01T00:00:00.005Z");
-  CHECK(formatAuditTime(AuditTime{} - 1ms) == "1969-12-31T23:59:59.999Z");
+  CHECK(udp::formatUtcMillis(kTime) == "2024-05-01T12:34:56.789Z");
+  CHECK(udp::formatUtcMillis(AuditTime{}) == "1970-01-01T00:00:00.000Z");
+  CHECK(udp::formatUtcMillis(AuditTime{} + 5ms) == "1970-01-01T00:00:00.005Z");
+  CHECK(udp::formatUtcMillis(AuditTime{} - 1ms) == "1969-12-31T23:59:59.999Z");
   // Sub-millisecond parts are cut, never rounded up into the next second.
-  CHECK(formatAuditTime(AuditTime{} + 999999us) == "1970-01-01T00:00:00.999Z");
-  CHECK(formatAuditTime(AuditTime{} - 1us) == "1969-12-31T23:59:59.999Z");
+  CHECK(udp::formatUtcMillis(AuditTime{} + 999999us) == "1970-01-01T00:00:00.999Z");
+  CHECK(udp::formatUtcMillis(AuditTime{} - 1us) == "1969-12-31T23:59:59.999Z");
 }
 
 TEST_CASE("allocate") {
