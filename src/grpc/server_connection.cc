@@ -26,19 +26,23 @@ class ServerConnection::Call final : public ServerStream {
 
   bool writeShared(std::shared_ptr<const std::string> message, bool supersedesQueued) override {
     if (!streaming_ || done_) return false;
-    http2::Connection& h2 = owner_.http2_;
-    if (supersedesQueued && h2.queuedBytes(stream_) > 0) h2.dropQueuedData(stream_);
+    if (supersedesQueued) dropUnstarted();
     std::string header;
     appendMessageFrameHeader(header, message->size());
-    return h2.queueShared(stream_, header, std::move(message));
+    return owner_.http2_.queueShared(stream_, header, std::move(message));
   }
 
   bool queueMessage(std::string_view message, bool supersedesQueued) {
-    http2::Connection& h2 = owner_.http2_;
-    if (supersedesQueued && h2.queuedBytes(stream_) > 0) h2.dropQueuedData(stream_);
+    if (supersedesQueued) dropUnstarted();
     std::string frame;
     appendMessageFrame(frame, message);
-    return h2.queueData(stream_, frame);
+    return owner_.http2_.queueData(stream_, std::move(frame));
+  }
+
+  // Drops the queued messages the peer has not started to receive.
+  void dropUnstarted() {
+    http2::Connection& h2 = owner_.http2_;
+    if (h2.queuedBytes(stream_) > 0) h2.dropQueuedData(stream_);
   }
 
   void finish(const Status& status) override {

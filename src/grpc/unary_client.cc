@@ -60,7 +60,7 @@ void UnaryClient::onConnect(int res, uint32_t) noexcept {
   }
   std::string frame;
   appendMessageFrame(frame, request_.message);
-  connection_->queueData(stream_, frame);
+  connection_->queueData(stream_, std::move(frame));
   connection_->finishStream(stream_, {});
 }
 

@@ -358,11 +358,11 @@ bool Connection::admit(int32_t stream, size_t bytes, OutStream*& out) {
   return true;
 }
 
-bool Connection::queueData(int32_t stream, std::string_view bytes) {
+bool Connection::queueData(int32_t stream, std::string bytes) {
   OutStream* out = nullptr;
   if (!admit(stream, bytes.size(), out)) return false;
-  out->pieces.push_back({std::string(bytes), nullptr, 0, true});
   out->queued += bytes.size();
+  out->pieces.push_back({std::move(bytes), nullptr, 0, true});
   resume(stream, *out);
   return true;
 }

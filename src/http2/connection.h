@@ -67,8 +67,8 @@ class Connection {
   // A HEADERS frame with END_STREAM: trailers-only responses.
   bool submitHeadersAndEnd(int32_t stream, const Headers& headers);
   // Appends one message of body bytes for the stream (after submitResponseHeaders or
-  // submitRequest); the bytes are copied.
-  bool queueData(int32_t stream, std::string_view bytes);
+  // submitRequest); they are kept as they are, not copied again.
+  bool queueData(int32_t stream, std::string bytes);
   // Appends one message made of `prefix` (copied; a few bytes of framing) and `body`, which is
   // not copied: one encoding of a large message serves every stream that sends it.
   bool queueShared(int32_t stream, std::string_view prefix,

@@ -48,6 +48,10 @@ uint32_t EpollBackend::interestOf(const Op& op) {
   return 0;
 }
 
+uint32_t EpollBackend::relevantEvents(const Op& op, uint32_t happened) {
+  return happened & (interestOf(op) | EPOLLERR | EPOLLHUP);
+}
+
 Result<void> EpollBackend::init() {
   int fd = epoll_create1(EPOLL_CLOEXEC);
   if (fd < 0) return makeError(-errno, std::string("epoll_create1: ") + strerror(errno));
@@ -302,7 +306,7 @@ int EpollBackend::turn(const std::chrono::nanoseconds* timeout) {
     readyOps_.clear();
     for (Op** link = &waiters_[fd].first; Op* op = *link;) {
       Op::Request& r = op->request_;
-      if ((happened & (interestOf(*op) | EPOLLERR | EPOLLHUP)) == 0) {
+      if (relevantEvents(*op, happened) == 0) {
         link = &r.nextWaiter;
         continue;
       }
@@ -314,7 +318,7 @@ int EpollBackend::turn(const std::chrono::nanoseconds* timeout) {
     for (Op* op : readyOps_) {
       Op::Request& r = op->request_;
       if (r.kind == Op::Kind::kPoll) {
-        finish(*op, static_cast<int>(happened & (interestOf(*op) | EPOLLERR | EPOLLHUP)));
+        finish(*op, static_cast<int>(relevantEvents(*op, happened)));
       } else {
         attempt(*op, true);
       }

@@ -46,6 +46,8 @@ class EpollBackend {
   using Deadline = std::pair<int64_t, Op*>;  // steady-clock nanoseconds, then the op
 
   static uint32_t interestOf(const Op& op);  // the events a waiting op needs from its fd
+  // What of `happened` concerns a waiting op: its own events, and errors and hang-ups always.
+  static uint32_t relevantEvents(const Op& op, uint32_t happened);
   void submit(Op& op, Op::Kind kind, int fd, void* buffer, size_t length, uint64_t offset);
   // Tries the op's system call; returns false when it must wait for its fd. `ready` says epoll
   // reported the fd (read and write wait for that before their first try).
