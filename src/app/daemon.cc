@@ -1,13 +1,10 @@
 #include "app/daemon.h"
 
-#include <errno.h>
 #include <signal.h>
-#include <unistd.h>
 
 #include <algorithm>
 
-#include "plugin/cdi_spec.h"
-#include "util/atomic_file.h"
+#include "app/reload_plan.h"
 #include "util/log.h"
 #include "util/unix_socket.h"
 
@@ -18,34 +15,7 @@ constexpr std::string_view kKubeletSocket = "kubelet.sock";
 // How long a graceful stop waits for queued bytes (final trailers) to reach the kubelet.
 constexpr auto kDrainLimit = std::chrono::seconds(2);
 
-v1beta1::DevicePluginOptions optionsFor(const config::Resource& resource) {
-  v1beta1::DevicePluginOptions options;
-  options.set_pre_start_required(false);
-  options.set_get_preferred_allocation_available(resource.preferredAllocation ==
-                                                 config::PreferredAllocation::kNuma);
-  return options;
-}
-
 }  // namespace
-
-struct Daemon::ResourceRuntime {
-  std::unique_ptr<plugin::ResourceService> service;
-  std::unique_ptr<grpc::Server> server;
-  std::unique_ptr<kubelet::Registration> registration;
-  uint64_t cdiGeneration = 0;  // the inventory generation the CDI spec on disk shows
-
-  void shutDown() {
-    registration->stop();
-    service->endStreams();
-    server->closeConnections();
-    // Remove our socket only if it is still ours (a restarted kubelet may have cleaned up).
-    if (server->socketInode() != 0 && socketInodeAt(server->path()) == server->socketInode()) {
-      ::unlink(server->path().c_str());
-    }
-    server->stopListening();
-  }
-  bool idle() const { return server->connectionCount() == 0 && registration->idle(); }
-};
 
 Daemon::Daemon(reactor::Reactor& reactor, config::Config config, SourceFactory makeSource,
                DaemonOptions options)
@@ -55,21 +25,19 @@ Daemon::Daemon(reactor::Reactor& reactor, config::Config config, SourceFactory m
       accounting_(reactor, options_.accounting, *this),
       makeSource_(std::move(makeSource)),
       watch_(reactor, config_.kubeletDir, *this),
-      signals_(reactor, [this](int signo) { onSignal(signo); }) {}
+      signals_(reactor, [this](int signo) { onSignal(signo); }),
+      systemd_(reactor) {}
 
 Daemon::~Daemon() = default;
 
-std::unique_ptr<Daemon::ResourceRuntime> Daemon::makeRuntime(const config::Resource& resource) {
-  auto runtime = std::make_unique<ResourceRuntime>();
-  runtime->service = std::make_unique<plugin::ResourceService>(resource, &accounting_);
-  runtime->server = std::make_unique<grpc::Server>(reactor_, *runtime->service);
-  runtime->registration = std::make_unique<kubelet::Registration>(
-      reactor_, config_.kubeletDir, resource.name, optionsFor(resource), *runtime->server);
-  kubelet::Registration& registration = *runtime->registration;
-  registration.setOutcomeHandler([this, &registration](const grpc::Status& status) {
-    accounting_.registration(registration.resourceName(), registration.endpoint(), status);
-  });
-  return runtime;
+std::unique_ptr<ResourceRuntime> Daemon::makeRuntime(const config::Resource& resource) {
+  return std::make_unique<ResourceRuntime>(
+      reactor_, resource, ResourceRuntime::Where{config_.kubeletDir, config_.cdiDir},
+      &accounting_,
+      [this](const kubelet::Registration& registration, const grpc::Status& status) {
+        accounting_.registration(registration.resourceName(), registration.endpoint(), status);
+      },
+      options_.registration);
 }
 
 Result<void> Daemon::start() {
@@ -80,25 +48,49 @@ Result<void> Daemon::start() {
   for (const config::Resource& resource : config_.resources) {
     resources_.push_back(makeRuntime(resource));
   }
+  if (auto r = startSource(false); !r) return r;
+  systemd_.start();
+  // Serve before registering: the kubelet dials back inside Register.
+  for (auto& runtime : resources_) {
+    if (auto r = runtime->registration().start(); !r) return r;
+  }
+  started_ = true;
+  return {};
+}
+
+Result<void> Daemon::startSource(bool reconcile) {
   source_ = makeSource_(config_);
-  if (auto r = source_->start(reactor_, *this); !r) {
-    return makeError(r.error().code, "device source: " + r.error().message);
+  if (reconcile) scanned_.emplace();
+  Result<void> started = source_->start(reactor_, *this);
+  if (reconcile) {
+    // A device removed while no source listened, or renamed by a new collision rule, would
+    // otherwise stay advertised: the first scan is the truth.
+    auto seen = std::move(*scanned_);
+    scanned_.reset();
+    if (started) {
+      for (auto& runtime : resources_) {
+        const std::string& name = runtime->resource().name;
+        std::vector<std::string> stale;
+        for (const auto& [id, device] : runtime->service().inventory().devices()) {
+          auto it = seen.find(name);
+          if (it == seen.end() || !it->second.contains(id)) stale.push_back(id);
+        }
+        for (const std::string& id : stale) removeDevice(name, id);
+      }
+    }
+  }
+  if (!started) {
+    return makeError(started.error().code, "device source: " + started.error().message);
   }
   if (std::string summary = source_->summary(); !summary.empty()) {
     logInfo("devices from " + summary);
   }
-  if (notifier_ && notifier_->watchdogInterval())
-    reactor_.timeout(watchdogOp_, *notifier_->watchdogInterval() / 2);
-  // Serve before registering: the kubelet dials back inside Register.
-  for (auto& runtime : resources_) {
-    if (auto r = runtime->registration->start(); !r) return r;
-  }
   return {};
 }
 
-Daemon::ResourceRuntime* Daemon::find(std::string_view resource) {
+ResourceRuntime* Daemon::find(std::string_view resource) {
   for (auto& runtime : resources_) {
-    if (runtime->service->resource().name == resource) return runtime.get();
+    if (runtime->resource().name == resource) return runtime.get();
   }
   return nullptr;
 }
@@ -106,7 +98,8 @@ Daemon::ResourceRuntime* Daemon::find(std::string_view resource) {
 void Daemon::upsertDevice(std::string_view resource, plugin::Device device) {
   ResourceRuntime* runtime = find(resource);
   if (runtime == nullptr) return;
-  plugin::Inventory& inventory = runtime->service->inventory();
+  if (scanned_) (*scanned_)[std::string(resource)].insert(device.id);
+  plugin::Inventory& inventory = runtime->service().inventory();
   std::optional<plugin::Device> before;
   if (const plugin::Device* old = inventory.find(device.id)) before = *old;
   std::string id = device.id;
@@ -118,7 +111,7 @@ void Daemon::upsertDevice(std::string_view resource, plugin::Device device) {
 void Daemon::removeDevice(std::string_view resource, std::string_view id) {
   ResourceRuntime* runtime = find(resource);
   if (runtime == nullptr) return;
-  plugin::Inventory& inventory = runtime->service->inventory();
+  plugin::Inventory& inventory = runtime->service().inventory();
   const plugin::Device* old = inventory.find(id);
   if (old == nullptr) return;
   plugin::Device before = *old;
@@ -129,8 +122,7 @@ void Daemon::removeDevice(std::string_view resource, std::string_view id) {
 bool Daemon::ready() const {
   if (stopping_ || resources_.empty()) return false;
   return std::all_of(resources_.begin(), resources_.end(), [](const auto& r) {
-    return r->registration->state() == kubelet::RegistrationState::kRegistered &&
-           r->service->streamCount() > 0;
+    return r->registered() && r->service().streamCount() > 0;
   });
 }
 
@@ -145,10 +137,10 @@ governance::DescribeInputs Daemon::describeInputs() const {
       socketInodeAt(config_.kubeletDir + "/" + std::string(kKubeletSocket)) != 0;
   for (const auto& runtime : resources_) {
     governance::ResourceView view;
-    view.name = runtime->service->resource().name;
-    view.registrationState = kubelet::stateName(runtime->registration->state());
-    view.streaming = runtime->service->streamCount() > 0;
-    for (const auto& [id, device] : runtime->service->inventory().devices()) {
+    view.name = runtime->resource().name;
+    view.registrationState = kubelet::stateName(runtime->registration().state());
+    view.streaming = runtime->service().streamCount() > 0;
+    for (const auto& [id, device] : runtime->service().inventory().devices()) {
       view.devices.push_back(device);
     }
     inputs.resources.push_back(std::move(view));
@@ -160,25 +152,25 @@ void Daemon::onEntryCreated(std::string_view name) {
   if (stopping_ || name != kKubeletSocket) return;
   logInfo("kubelet.sock appeared in " + config_.kubeletDir + "; registering");
   bool everRegistered = std::any_of(resources_.begin(), resources_.end(), [](const auto& r) {
-    return r->registration->registrations() > 0;
+    return r->registration().registrations() > 0;
   });
   if (everRegistered) accounting_.kubeletRestarted(config_.kubeletDir);
-  for (auto& runtime : resources_) runtime->registration->kubeletAppeared();
+  for (auto& runtime : resources_) runtime->registration().kubeletAppeared();
 }
 
 void Daemon::onEntryRemoved(std::string_view name) {
   if (stopping_) return;
   if (name == kKubeletSocket) {
-    for (auto& runtime : resources_) runtime->registration->kubeletGone();
+    for (auto& runtime : resources_) runtime->registration().kubeletGone();
     return;
   }
-  for (auto& runtime : resources_) runtime->registration->entryRemoved(name);
+  for (auto& runtime : resources_) runtime->registration().entryRemoved(name);
 }
 
 void Daemon::onDirectoryReset() {
   if (stopping_) return;
   logWarning("kubelet directory " + config_.kubeletDir + " was replaced; serving again");
-  for (auto& runtime : resources_) runtime->registration->recheck();
+  for (auto& runtime : resources_) runtime->registration().recheck();
 }
 
 void Daemon::onSignal(int signo) {
@@ -191,10 +183,10 @@ void Daemon::onSignal(int signo) {
 }
 
 void Daemon::reload() {
-  if (stopping_ || !reload_) return;
-  if (notifier_) notifier_->notify("RELOADING=1");
+  if (stopping_ || !started_ || !reload_) return;
+  systemd_.reloading();
   std::optional<config::Config> next = reload_();
-  if (notifier_) notifier_->notify("READY=1");
+  systemd_.reloaded();
   if (!next) {
     logError("reload: the new config is invalid; keeping the running one");
     return;
@@ -204,52 +196,47 @@ void Daemon::reload() {
                config_.kubeletDir);
     next->kubeletDir = config_.kubeletDir;
   }
-  std::vector<std::unique_ptr<ResourceRuntime>> kept;
-  size_t unchanged = 0;
-  for (const config::Resource& resource : next->resources) {
-    auto same = std::find_if(resources_.begin(), resources_.end(), [&](const auto& r) {
-      return r && r->service->resource() == resource;
-    });
-    if (same != resources_.end()) {
-      kept.push_back(std::move(*same));
-      ++unchanged;
-    } else {
-      kept.push_back(nullptr);  // made below, after the old one released its socket
-    }
+  std::vector<config::Resource> running;
+  for (const auto& runtime : resources_) running.push_back(runtime->resource());
+  ReloadPlan plan = planReload(running, next->resources);
+  // Retired first: a changed resource's new runtime listens on the same socket path.
+  for (size_t i : plan.retire) {
+    ResourceRuntime& old = *resources_[i];
+    logInfo("reload: resource removed or changed", {{"resource", old.resource().name}});
+    accounting_.forgetResource(old.resource().name);
+    old.shutDown();
+    retiredResources_.push_back(std::move(resources_[i]));
   }
-  for (auto& old : resources_) {
-    if (!old) continue;
-    logInfo("reload: resource removed or changed", {{"resource", old->service->resource().name}});
-    accounting_.forgetResource(old->service->resource().name);
-    old->shutDown();
-    retiredResources_.push_back(std::move(old));
-  }
-  for (size_t i = 0; i < kept.size(); ++i) {
-    if (kept[i]) continue;
-    kept[i] = makeRuntime(next->resources[i]);
-    if (auto r = kept[i]->registration->start(); !r) {
-      logError("reload: " + r.error().message, {{"resource", next->resources[i].name}});
-    }
-  }
-  resources_ = std::move(kept);
   config_ = std::move(*next);
-  // Rules may have changed: a fresh source reports every device again. Unchanged resources see
-  // identical devices, so their streams stay quiet.
+  std::vector<std::unique_ptr<ResourceRuntime>> runtimes;
+  std::vector<size_t> made;
+  for (size_t i = 0; i < plan.keep.size(); ++i) {
+    if (plan.keep[i]) {
+      runtimes.push_back(std::move(resources_[*plan.keep[i]]));
+    } else {
+      runtimes.push_back(makeRuntime(config_.resources[i]));
+      made.push_back(i);
+    }
+  }
+  resources_ = std::move(runtimes);
+  // Rules may have changed, and devices may have come and gone meanwhile: a fresh source scans
+  // again; unchanged resources see identical devices, so their streams stay quiet.
   source_->stop();
   retiredSources_.push_back(std::move(source_));
-  source_ = makeSource_(config_);
-  if (auto r = source_->start(reactor_, *this); !r) {
-    logError("reload: device source: " + r.error().message);
+  if (auto r = startSource(true); !r) logError("reload: " + r.error().message);
+  for (size_t i : made) {
+    if (auto r = resources_[i]->registration().start(); !r) {
+      logError("reload: " + r.error().message, {{"resource", config_.resources[i].name}});
+    }
   }
   logInfo("reload: " + std::to_string(resources_.size()) + " resources, " +
-          std::to_string(unchanged) + " unchanged");
+          std::to_string(plan.unchanged()) + " unchanged");
 }
 
 void Daemon::requestStop() {
   if (stopping_) return;
   stopping_ = true;
-  if (notifier_) notifier_->notify("STOPPING=1");
-  reactor_.cancel(watchdogOp_);
+  systemd_.stopping();
   signals_.stop();
   watch_.stop();
   if (source_) source_->stop();
@@ -258,79 +245,33 @@ void Daemon::requestStop() {
   reactor_.timeout(drainOp_, kDrainLimit);
 }
 
-void Daemon::onWatchdogTimer(int res, uint32_t) noexcept {
-  if (res == -ECANCELED || stopping_ || !notifier_) return;
-  notifier_->notify("WATCHDOG=1");
-  reactor_.timeout(watchdogOp_, *notifier_->watchdogInterval() / 2);
-}
-
-void Daemon::tellSystemd() {
-  if (!notifier_ || stopping_) return;
-  size_t registered = 0, devices = 0;
-  for (const auto& runtime : resources_) {
-    registered += runtime->registration->state() == kubelet::RegistrationState::kRegistered;
-    devices += runtime->service->inventory().devices().size();
-  }
-  std::string status = std::to_string(registered) + "/" + std::to_string(resources_.size()) +
-                       " resources registered, " + std::to_string(devices) + " devices";
-  if (status != toldStatus_) {
-    toldStatus_ = status;
-    notifier_->notify("STATUS=" + status);
-  }
-  if (!toldReady_ && registered == resources_.size()) {
-    toldReady_ = true;
-    notifier_->notify("READY=1");
-  }
-}
-
-void Daemon::onDrainTimer(int, uint32_t) noexcept {
+void Daemon::onDrainTimer(int res, uint32_t) noexcept {
+  if (res == -ECANCELED) return;
   logWarning("stop: connections did not drain in time; exiting anyway");
   reactor_.stop();
 }
 
-void Daemon::writeCdiSpec(const plugin::ResourceService& service) {
-  const config::Resource& resource = service.resource();
-  std::string path = config_.cdiDir + "/" + plugin::cdiSpecFileName(resource.name);
-  if (auto r = kubelet::makeDirectories(config_.cdiDir, 0755); !r) {
-    logError("CDI spec: " + r.error().message, {{"resource", resource.name}});
-    return;
-  }
-  if (auto r = writeFileAtomically(path, plugin::renderCdiSpec(resource, service.inventory()));
-      !r) {
-    logError("CDI spec: " + r.error().message, {{"resource", resource.name}});
-  }
-}
-
 void Daemon::onTurnEnd() {
+  size_t registered = 0, devices = 0;
   for (auto& runtime : resources_) {
-    // The spec must name a device before the kubelet can hand it to a container.
-    uint64_t generation = runtime->service->inventory().generation();
-    if (runtime->service->resource().cdi && runtime->cdiGeneration != generation) {
-      writeCdiSpec(*runtime->service);
-      runtime->cdiGeneration = generation;
-    }
-    runtime->service->publishIfChanged();
-    runtime->registration->sweep();
-    runtime->server->sweep();
-    const plugin::Inventory& inventory = runtime->service->inventory();
-    accounting_.resourceState(
-        runtime->service->resource().name, inventory.healthyCount(),
-        inventory.devices().size() - inventory.healthyCount(), runtime->service->streamCount(),
-        runtime->registration->state() == kubelet::RegistrationState::kRegistered);
+    runtime->turnEnd();
+    const plugin::Inventory& inventory = runtime->service().inventory();
+    accounting_.resourceState(runtime->resource().name, inventory.healthyCount(),
+                              inventory.devices().size() - inventory.healthyCount(),
+                              runtime->service().streamCount(), runtime->registered());
+    registered += runtime->registered();
+    devices += inventory.devices().size();
   }
   accounting_.sweep();
-  tellSystemd();
-  for (auto& runtime : retiredResources_) {
-    runtime->registration->sweep();
-    runtime->server->sweep();
-  }
+  systemd_.update(registered, resources_.size(), devices);
+  for (auto& runtime : retiredResources_) runtime->turnEnd();
   std::erase_if(retiredResources_, [](const auto& r) { return r->idle(); });
   std::erase_if(retiredSources_, [](const auto& s) { return s->idle(); });
-  if (stopping_) {
-    bool drained = retiredResources_.empty() && accounting_.idle() &&
-                   std::all_of(resources_.begin(), resources_.end(),
-                               [](const auto& r) { return r->server->connectionCount() == 0; });
-    if (drained) reactor_.stop();
+  // Stopped once nothing but the drain timer is in flight: every final trailer was sent and
+  // every owner is done.
+  if (stopping_ && reactor_.inFlight() == (drainOp_.pending() ? 1u : 0u)) {
+    reactor_.cancel(drainOp_);
+    reactor_.stop();
   }
 }
 

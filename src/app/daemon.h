@@ -1,22 +1,29 @@
 #pragma once
 
-// The running plugin: per resource a service, a socket server and a registration; the kubelet
-// directory watch; the device source; signals. Everything runs on one reactor.
+// The running plugin: one ResourceRuntime per resource, the kubelet directory watch, the device
+// source, signals and what operators see (Accounting, SystemdStatus), all on one reactor. The
+// daemon wires events between them; the pieces own their own lifecycles:
+//   resource_runtime   a resource's service, socket, registration and CDI spec
+//   reload_plan        what a SIGHUP keeps, retires and makes (pure)
+//   systemd_status     READY/STATUS/WATCHDOG
+// Owners that stop are retired and freed at the end of a turn once nothing of theirs is in
+// flight; at exit the reactor drains every op before anything is destroyed.
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "app/accounting.h"
+#include "app/resource_runtime.h"
 #include "app/signals.h"
-#include "app/systemd_notifier.h"
+#include "app/systemd_status.h"
 #include "config/config.h"
-#include "grpc/server.h"
 #include "kubelet/directory_watch.h"
-#include "kubelet/registration.h"
 #include "plugin/device_source.h"
-#include "plugin/resource_service.h"
 #include "reactor/reactor.h"
 
 namespace udp::app {
@@ -25,6 +32,7 @@ struct DaemonOptions {
   AccountingOptions accounting;
   std::string configPath;    // for describe
   std::string configSha256;  // of the file as loaded
+  kubelet::RegistrationTiming registration;
 };
 
 class Daemon final : public plugin::DeviceSink,
@@ -40,7 +48,7 @@ class Daemon final : public plugin::DeviceSink,
   // (the kubelet directory cannot be made or watched, the device source cannot start).
   Result<void> start();
   // Graceful stop: end the streams, close connections after what they have queued, remove our
-  // sockets, then stop the reactor.
+  // sockets; the reactor stops once nothing is in flight any more (or after kDrainLimit).
   void requestStop();
   // SIGHUP: `reload` (if set) re-reads the config; it returns nullopt when the new one is bad.
   void setReloader(std::function<std::optional<config::Config>()> reload) {
@@ -56,8 +64,6 @@ class Daemon final : public plugin::DeviceSink,
   void setConfigSha256(std::string sha) { options_.configSha256 = std::move(sha); }
 
  private:
-  struct ResourceRuntime;
-
   bool ready() const override;
   governance::DescribeInputs describeInputs() const override;
   uint64_t reactorTurns() const override { return reactor_.turns(); }
@@ -68,12 +74,12 @@ class Daemon final : public plugin::DeviceSink,
   void onSignal(int signo);
   void onTurnEnd();
   void onDrainTimer(int res, uint32_t flags) noexcept;
-  void onWatchdogTimer(int res, uint32_t flags) noexcept;
-  void tellSystemd();
   ResourceRuntime* find(std::string_view resource);
   std::unique_ptr<ResourceRuntime> makeRuntime(const config::Resource& resource);
   void reload();
-  void writeCdiSpec(const plugin::ResourceService& service);
+  // Starts a device source for config_; after a reload, every device of a kept resource that
+  // the new source's first scan did not report leaves the inventory.
+  Result<void> startSource(bool reconcile);
 
   reactor::Reactor& reactor_;
   config::Config config_;
@@ -86,15 +92,13 @@ class Daemon final : public plugin::DeviceSink,
   std::vector<std::unique_ptr<ResourceRuntime>> retiredResources_;
   kubelet::DirectoryWatch watch_;
   Signals signals_;
+  SystemdStatus systemd_;
   std::function<std::optional<config::Config>()> reload_;
+  // While a new source makes its first scan: the IDs it reported, per resource.
+  std::optional<std::map<std::string, std::set<std::string>, std::less<>>> scanned_;
+  bool started_ = false;
   bool stopping_ = false;
   reactor::Op drainOp_{reactor::bindOp<&Daemon::onDrainTimer>(this)};
-  // Type=notify: READY=1 once every resource registered, STATUS= as that changes, WATCHDOG=1
-  // from a timer only when systemd asked for it.
-  std::unique_ptr<SystemdNotifier> notifier_ = SystemdNotifier::fromEnvironment();
-  bool toldReady_ = false;
-  std::string toldStatus_;
-  reactor::Op watchdogOp_{reactor::bindOp<&Daemon::onWatchdogTimer>(this)};
 };
 
 }  // namespace udp::app

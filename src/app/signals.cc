@@ -6,18 +6,33 @@
 
 namespace udp::app {
 
-Signals::Signals(reactor::Reactor& reactor, Handler handler)
-    : reactor_(reactor), handler_(std::move(handler)) {}
+namespace {
 
-Result<void> Signals::start() {
+sigset_t daemonSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
+  return set;
+}
+
+}  // namespace
+
+Result<void> blockDaemonSignals() {
+  sigset_t set = daemonSignals();
   if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) {
     return makeError(-errno, std::string("sigprocmask: ") + strerror(errno));
   }
+  return {};
+}
+
+Signals::Signals(reactor::Reactor& reactor, Handler handler)
+    : reactor_(reactor), handler_(std::move(handler)) {}
+
+Result<void> Signals::start() {
+  if (auto r = blockDaemonSignals(); !r) return r;
+  sigset_t set = daemonSignals();
   int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
   if (fd < 0) return makeError(-errno, std::string("signalfd: ") + strerror(errno));
   fd_.reset(fd);

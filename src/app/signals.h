@@ -12,6 +12,11 @@
 
 namespace udp::app {
 
+// Blocks SIGTERM, SIGINT and SIGHUP for the process: from then on they wait, queued, for a
+// Signals to read them instead of killing the process with their default action. `run` calls
+// it first thing, so that a reload or stop that arrives during start-up is not fatal.
+Result<void> blockDaemonSignals();
+
 class Signals {
  public:
   using Handler = std::function<void(int signo)>;

@@ -1,8 +1,10 @@
 #include "cli/main_program.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 
+#include "app/signals.h"
 #include "build_config.h"
 #include "cli/command_line.h"
 #include "config/config_file.h"
@@ -97,6 +99,12 @@ int run(const CommandLine& line, config::Config config,
   logInfo(std::string("udev-device-plugin ") + UDP_VERSION + " running",
           {{"reactor", std::string(reactor::backendName((*reactor)->backend()))}});
   int rc = (*reactor)->run();
+  // Every op must complete before its owner is destroyed (the daemon, on return).
+  if (!(*reactor)->drain(std::chrono::seconds(2))) {
+    logError("stop: " + std::to_string((*reactor)->inFlight()) +
+             " operations still in flight; exiting without freeing their owners");
+    std::_Exit(rc < 0 ? kExitRuntime : kExitOk);
+  }
   if (rc < 0) {
     logError("reactor failed: " + std::to_string(rc));
     return kExitRuntime;
@@ -141,6 +149,12 @@ int mainProgram(int argc, char** argv, const app::Daemon::SourceFactory& makeSou
     }
   }
 
+  if (line->command == Command::kRun) {
+    // From here on SIGTERM, SIGINT and SIGHUP wait for the daemon's signalfd instead of killing
+    // the process with their default action: a `systemctl reload` or a stop that arrives while
+    // the config is still being read is handled once the loop runs.
+    if (auto r = app::blockDaemonSignals(); !r) logWarning(r.error().message);
+  }
   std::optional<config::Config> config = loadConfig(line->configPath, *line);
   if (!config) return kExitUsage;
   switch (line->command) {

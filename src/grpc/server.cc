@@ -6,8 +6,8 @@
 
 namespace udp::grpc {
 
-Server::Server(reactor::Reactor& reactor, Service& service)
-    : reactor_(reactor), service_(service) {}
+Server::Server(reactor::Reactor& reactor, Service& service, reactor::OpScope* parent)
+    : reactor_(reactor), service_(service), scope_(parent) {}
 
 Server::~Server() = default;
 
@@ -18,7 +18,8 @@ Result<void> Server::listen(const std::string& path) {
   path_ = path;
   inode_ = socket->inode;
   acceptor_ = std::make_unique<reactor::Acceptor>(reactor_, std::move(socket->fd),
-                                                  [this](UniqueFd fd) { accepted(std::move(fd)); });
+                                                  [this](UniqueFd fd) { accepted(std::move(fd)); },
+                                                  &scope_);
   acceptor_->start();
   return {};
 }
@@ -34,7 +35,8 @@ void Server::retireAcceptor() {
 }
 
 void Server::accepted(UniqueFd fd) {
-  auto connection = std::make_unique<ServerConnection>(reactor_, std::move(fd), service_);
+  auto connection = std::make_unique<ServerConnection>(reactor_, std::move(fd), service_,
+                                                       kDefaultMaxMessageSize, &scope_);
   connection->start();
   connections_.push_back(std::move(connection));
 }

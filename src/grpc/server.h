@@ -18,7 +18,8 @@ namespace udp::grpc {
 
 class Server {
  public:
-  Server(reactor::Reactor& reactor, Service& service);
+  // `parent`: the owner's scope, which then counts the ops of the listener and connections.
+  Server(reactor::Reactor& reactor, Service& service, reactor::OpScope* parent = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -33,6 +34,7 @@ class Server {
   void sweep();
 
   size_t connectionCount() const { return connections_.size(); }
+  const reactor::OpScope& opScope() const { return scope_; }
   ino_t socketInode() const { return acceptor_ ? inode_ : 0; }
   const std::string& path() const { return path_; }
 
@@ -42,6 +44,7 @@ class Server {
 
   reactor::Reactor& reactor_;
   Service& service_;
+  reactor::OpScope scope_;
   std::string path_;
   std::unique_ptr<reactor::Acceptor> acceptor_;
   ino_t inode_ = 0;  // of the socket file acceptor_ listens on

@@ -71,10 +71,10 @@ class ServerConnection::Call final : public ServerStream {
 };
 
 ServerConnection::ServerConnection(reactor::Reactor& reactor, UniqueFd fd, Service& service,
-                                   uint32_t maxMessageSize)
+                                   uint32_t maxMessageSize, reactor::OpScope* parent)
     : service_(service),
       maxMessageSize_(maxMessageSize),
-      http2_(reactor, std::move(fd), http2::Role::kServer, *this) {}
+      http2_(reactor, std::move(fd), http2::Role::kServer, *this, {}, parent) {}
 
 ServerConnection::~ServerConnection() {
   for (auto& [id, call] : calls_) {

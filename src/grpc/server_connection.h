@@ -17,7 +17,8 @@ namespace udp::grpc {
 class ServerConnection final : private http2::ConnectionListener {
  public:
   ServerConnection(reactor::Reactor& reactor, UniqueFd fd, Service& service,
-                   uint32_t maxMessageSize = kDefaultMaxMessageSize);
+                   uint32_t maxMessageSize = kDefaultMaxMessageSize,
+                   reactor::OpScope* parent = nullptr);
   ~ServerConnection() override;
 
   void start() { http2_.start(); }

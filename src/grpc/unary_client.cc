@@ -7,14 +7,14 @@
 
 namespace udp::grpc {
 
-UnaryClient::UnaryClient(reactor::Reactor& reactor, UnaryRequest request, Done done)
-    : reactor_(reactor), request_(std::move(request)), done_(std::move(done)) {}
+UnaryClient::UnaryClient(reactor::Reactor& reactor, UnaryRequest request, Done done,
+                         reactor::OpScope* parent)
+    : reactor_(reactor), request_(std::move(request)), done_(std::move(done)), scope_(parent) {}
 
 UnaryClient::~UnaryClient() = default;
 
 bool UnaryClient::finished() const {
-  return completed_ && !connectOp_.pending() && !deadlineOp_.pending() &&
-         (connection_ == nullptr || connection_->finished());
+  return completed_ && scope_.idle() && (connection_ == nullptr || connection_->finished());
 }
 
 void UnaryClient::start() {
@@ -43,7 +43,8 @@ void UnaryClient::onConnect(int res, uint32_t) noexcept {
     return;
   }
   connection_ = std::make_unique<http2::Connection>(
-      reactor_, std::move(socket_), http2::Role::kClient, static_cast<ConnectionListener&>(*this));
+      reactor_, std::move(socket_), http2::Role::kClient, static_cast<ConnectionListener&>(*this),
+      http2::ConnectionLimits{}, &scope_);
   connection_->start();
   http2::Headers headers{{":method", "POST"},
                          {":scheme", "http"},

@@ -28,7 +28,9 @@ class UnaryClient final : private http2::ConnectionListener {
   // Called exactly once, unless the client is destroyed first.
   using Done = std::function<void(const Status& status, const std::string& response)>;
 
-  UnaryClient(reactor::Reactor& reactor, UnaryRequest request, Done done);
+  // `parent`: the owner's scope, which then counts this call's ops too.
+  UnaryClient(reactor::Reactor& reactor, UnaryRequest request, Done done,
+              reactor::OpScope* parent = nullptr);
   ~UnaryClient() override;
   UnaryClient(const UnaryClient&) = delete;
   UnaryClient& operator=(const UnaryClient&) = delete;
@@ -55,6 +57,7 @@ class UnaryClient final : private http2::ConnectionListener {
   reactor::Reactor& reactor_;
   UnaryRequest request_;
   Done done_;
+  reactor::OpScope scope_;  // before connection_, which counts in it
   UnixAddress address_{};  // read by the kernel until connectOp_ completes
   UniqueFd socket_;        // until connected; then owned by connection_
   std::unique_ptr<http2::Connection> connection_;
@@ -65,8 +68,8 @@ class UnaryClient final : private http2::ConnectionListener {
   std::string httpStatus_, grpcStatus_, grpcMessage_;
   bool completed_ = false;
 
-  reactor::Op connectOp_{reactor::bindOp<&UnaryClient::onConnect>(this)};
-  reactor::Op deadlineOp_{reactor::bindOp<&UnaryClient::onDeadline>(this)};
+  reactor::Op connectOp_{reactor::bindOp<&UnaryClient::onConnect>(this, scope_)};
+  reactor::Op deadlineOp_{reactor::bindOp<&UnaryClient::onDeadline>(this, scope_)};
 };
 
 }  // namespace udp::grpc

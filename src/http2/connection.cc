@@ -60,12 +60,14 @@ struct SessionCallbacks {
 };
 
 Connection::Connection(reactor::Reactor& reactor, UniqueFd fd, Role role,
-                       ConnectionListener& listener, ConnectionLimits limits)
+                       ConnectionListener& listener, ConnectionLimits limits,
+                       reactor::OpScope* parent)
     : reactor_(reactor),
       fd_(std::move(fd)),
       role_(role),
       listener_(listener),
       limits_(limits),
+      scope_(parent),
       recvBuf_(new uint8_t[kRecvBufferSize]) {
   nghttp2_session_callbacks* cbs;
   if (nghttp2_session_callbacks_new(&cbs) != 0) abort();  // OOM is fatal

@@ -53,8 +53,9 @@ struct ConnectionLimits {
 
 class Connection {
  public:
+  // `parent`: the owner's scope, which then counts this connection's ops too.
   Connection(reactor::Reactor& reactor, UniqueFd fd, Role role, ConnectionListener& listener,
-             ConnectionLimits limits = {});
+             ConnectionLimits limits = {}, reactor::OpScope* parent = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -90,7 +91,7 @@ class Connection {
   void close();
   bool closing() const { return closing_; }
   // Closed and no op in flight: the owner may free it (in its end-of-turn sweep).
-  bool finished() const { return closing_ && !recvOp_.pending() && !sendOp_.pending(); }
+  bool finished() const { return closing_ && scope_.idle(); }
 
   // Pulls frames out of nghttp2 and sends them when no send is in flight.
   void flush();
@@ -143,8 +144,9 @@ class Connection {
   nghttp2_session* session_ = nullptr;
   std::unordered_map<int32_t, OutStream> out_;
 
-  reactor::Op recvOp_{reactor::bindOp<&Connection::onRecv>(this)};
-  reactor::Op sendOp_{reactor::bindOp<&Connection::onSend>(this)};
+  reactor::OpScope scope_;
+  reactor::Op recvOp_{reactor::bindOp<&Connection::onRecv>(this, scope_)};
+  reactor::Op sendOp_{reactor::bindOp<&Connection::onSend>(this, scope_)};
   // Owned by the kernel while recvOp_ / sendOp_ is pending.
   std::unique_ptr<uint8_t[]> recvBuf_;
   std::string sending_;

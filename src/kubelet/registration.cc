@@ -43,15 +43,18 @@ std::string endpointFor(std::string_view resourceName) {
 
 Registration::Registration(reactor::Reactor& reactor, std::string kubeletDir,
                            std::string resourceName, v1beta1::DevicePluginOptions options,
-                           grpc::Server& server, RegistrationTiming timing)
+                           grpc::Server& server, RegistrationTiming timing,
+                           reactor::OpScope* parent)
     : reactor_(reactor),
+      scope_(parent),
       kubeletDir_(std::move(kubeletDir)),
       resourceName_(std::move(resourceName)),
       endpoint_(endpointFor(resourceName_)),
       options_(std::move(options)),
       server_(server),
       timing_(timing),
-      nextRetry_(timing.firstRetry) {}
+      nextRetry_(timing.firstRetry),
+      nextReconnect_(timing.firstReconnect) {}
 
 bool Registration::kubeletSocketPresent() const {
   return socketInodeAt(kubeletDir_ + "/" + kKubeletSocket) != 0;
@@ -121,6 +124,21 @@ void Registration::recheck() {
   attempt();
 }
 
+void Registration::connectionLost() {
+  if (stopped_ || state_ != RegistrationState::kRegistered) return;
+  auto now = std::chrono::steady_clock::now();
+  if (now - registeredAt_ >= timing_.stableStream) nextReconnect_ = timing_.firstReconnect;
+  logWarning("the kubelet closed our ListAndWatch connection; registering again in " +
+                 std::to_string(nextReconnect_.count()) + " ms",
+             {{"resource", resourceName_}, {"endpoint", endpoint_}});
+  retireClient();
+  cancelRetry();
+  // armRetry() doubles nextRetry_ after using it: start the backoff from the reconnect delay.
+  nextRetry_ = nextReconnect_;
+  nextReconnect_ = std::min(nextReconnect_ * 2, timing_.maxRetry);
+  scheduleRetry();
+}
+
 void Registration::attempt() {
   if (stopped_) return;
   retireClient();
@@ -150,7 +168,8 @@ void Registration::attempt() {
   client_ = std::make_unique<grpc::UnaryClient>(
       reactor_, std::move(call), [this, generation](const grpc::Status& status, const auto&) {
         if (generation == attemptGeneration_) onRegistered(status);
-      });
+      },
+      &scope_);
   client_->start();
 }
 
@@ -159,6 +178,7 @@ void Registration::onRegistered(const grpc::Status& status) {
   if (outcomeHandler_) outcomeHandler_(status);
   if (status.ok()) {
     state_ = RegistrationState::kRegistered;
+    registeredAt_ = std::chrono::steady_clock::now();
     nextRetry_ = timing_.firstRetry;
     ++registrations_;
     logInfo(
@@ -224,7 +244,7 @@ void Registration::sweep() {
 }
 
 bool Registration::idle() const {
-  return retiredClients_.empty() && !client_ && !retryOp_.pending();
+  return scope_.idle();
 }
 
 }  // namespace udp::kubelet

@@ -27,13 +27,18 @@ struct RegistrationTiming {
   std::chrono::milliseconds firstRetry{2};
   std::chrono::milliseconds maxRetry{5000};
   std::chrono::seconds registerDeadline{15};  // the kubelet dials back for up to 10 s inside
+  // After the kubelet dropped our ListAndWatch connection: the first Register again waits this
+  // long, doubling while the kubelet keeps dropping it, up to maxRetry. A stream that lasted
+  // `stableStream` resets it.
+  std::chrono::milliseconds firstReconnect{100};
+  std::chrono::seconds stableStream{60};
 };
 
 class Registration {
  public:
   Registration(reactor::Reactor& reactor, std::string kubeletDir, std::string resourceName,
                v1beta1::DevicePluginOptions options, grpc::Server& server,
-               RegistrationTiming timing = {});
+               RegistrationTiming timing = {}, reactor::OpScope* parent = nullptr);
   Registration(const Registration&) = delete;
   Registration& operator=(const Registration&) = delete;
 
@@ -52,6 +57,9 @@ class Registration {
   void entryRemoved(std::string_view name);
   // Re-check everything (directory re-created, events lost).
   void recheck();
+  // The kubelet closed the connection that carried our ListAndWatch while kubelet.sock stayed:
+  // it will not dial again, so register again after a backoff.
+  void connectionLost();
   void stop();
   void sweep();
 
@@ -59,6 +67,7 @@ class Registration {
   const std::string& endpoint() const { return endpoint_; }
   const std::string& resourceName() const { return resourceName_; }
   uint64_t registrations() const { return registrations_; }
+  // Nothing in flight: the owner may free it.
   bool idle() const;
 
  private:
@@ -74,6 +83,7 @@ class Registration {
   void retireClient();
 
   reactor::Reactor& reactor_;
+  reactor::OpScope scope_;  // counts the retry timer and the Register calls in flight
   std::string kubeletDir_;
   std::string resourceName_;
   std::string endpoint_;  // our socket's file name inside kubeletDir_
@@ -84,6 +94,8 @@ class Registration {
   RegistrationState state_ = RegistrationState::kWaitingForKubelet;
   std::chrono::milliseconds nextRetry_;
   std::chrono::steady_clock::time_point attemptStarted_;
+  std::chrono::steady_clock::time_point registeredAt_;
+  std::chrono::milliseconds nextReconnect_;
   uint64_t registrations_ = 0;
   uint64_t attemptGeneration_ = 0;
   bool stopped_ = false;
@@ -92,7 +104,7 @@ class Registration {
   std::function<void(const grpc::Status&)> outcomeHandler_;
   std::unique_ptr<grpc::UnaryClient> client_;
   std::vector<std::unique_ptr<grpc::UnaryClient>> retiredClients_;
-  reactor::Op retryOp_{reactor::bindOp<&Registration::onRetryTimer>(this)};
+  reactor::Op retryOp_{reactor::bindOp<&Registration::onRetryTimer>(this, scope_)};
 };
 
 // The socket file name for a resource: "example.com/serial" → "example.com_serial.sock".

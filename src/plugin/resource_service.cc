@@ -142,7 +142,9 @@ void ResourceService::streamClosed(grpc::ServerStream& stream) {
 }
 
 std::shared_ptr<const std::string> ResourceService::deviceListMessage() {
-  if (inventory_.dirty() || !listMessage_) {
+  bool open = !gate_ || gate_();
+  if (!open && !listMessage_) listMessage_ = std::make_shared<std::string>();  // no devices
+  if (open && (inventory_.dirty() || !listMessage_)) {
     // Streams still sending the previous list keep it; it goes with the last of them.
     if (!listMessage_ || listMessage_.use_count() > 1) {
       listMessage_ = std::make_shared<std::string>();
@@ -154,7 +156,7 @@ std::shared_ptr<const std::string> ResourceService::deviceListMessage() {
 }
 
 void ResourceService::publishIfChanged() {
-  if (!inventory_.dirty()) return;
+  if (!inventory_.dirty() || (gate_ && !gate_())) return;
   std::shared_ptr<const std::string> message = deviceListMessage();
   // write() may close a stream (a peer that stopped reading), which calls streamClosed and edits
   // streams_: iterate over a copy.

@@ -4,6 +4,7 @@
 // five RPCs (DESIGN.md §3). It decides nothing about I/O.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,6 +45,10 @@ class ResourceService final : public grpc::Service {
   // Sends the device list to every open stream if it changed since the last send: changes made
   // within one reactor turn go out as one message.
   void publishIfChanged();
+  // While `gate` returns false the kubelet sees no change: new streams get the last list sent
+  // (empty before the first), and publishIfChanged waits. A CDI resource closes it until its
+  // spec on disk names every device of the inventory.
+  void setPublishGate(std::function<bool()> gate) { gate_ = std::move(gate); }
   // Ends every ListAndWatch stream with OK (shutdown: the kubelet stops admitting pods).
   void endStreams();
   size_t streamCount() const { return streams_.size(); }
@@ -62,6 +67,7 @@ class ResourceService final : public grpc::Service {
 
   config::Resource resource_;
   ServiceObserver* observer_;  // borrowed; may be null
+  std::function<bool()> gate_;
   Inventory inventory_;
   std::vector<grpc::ServerStream*> streams_;  // borrowed until streamClosed
   // Encoded once per change. While no stream holds it any more, the next change re-encodes into

@@ -9,8 +9,11 @@ constexpr auto kRetryAfter = std::chrono::milliseconds(100);
 
 }  // namespace
 
-Acceptor::Acceptor(Reactor& reactor, UniqueFd listenFd, OnAccepted onAccepted)
-    : reactor_(reactor), fd_(std::move(listenFd)), onAccepted_(std::move(onAccepted)) {}
+Acceptor::Acceptor(Reactor& reactor, UniqueFd listenFd, OnAccepted onAccepted, OpScope* parent)
+    : reactor_(reactor),
+      fd_(std::move(listenFd)),
+      onAccepted_(std::move(onAccepted)),
+      scope_(parent) {}
 
 void Acceptor::start() {
   arm();

@@ -16,7 +16,9 @@ class Acceptor {
  public:
   using OnAccepted = std::function<void(UniqueFd connection)>;
 
-  Acceptor(Reactor& reactor, UniqueFd listenFd, OnAccepted onAccepted);
+  // `parent`: the owner's scope, which then counts this acceptor's ops too.
+  Acceptor(Reactor& reactor, UniqueFd listenFd, OnAccepted onAccepted,
+           OpScope* parent = nullptr);
   Acceptor(const Acceptor&) = delete;
   Acceptor& operator=(const Acceptor&) = delete;
 
@@ -24,7 +26,7 @@ class Acceptor {
   // Stops accepting. Its ops may still be in flight: the owner frees it once idle(), at the end
   // of a reactor turn, and the listening fd closes then.
   void retire();
-  bool idle() const { return !acceptOp_.pending() && !retryOp_.pending(); }
+  bool idle() const { return scope_.idle(); }
 
  private:
   void arm();
@@ -35,8 +37,9 @@ class Acceptor {
   UniqueFd fd_;
   OnAccepted onAccepted_;
   bool retired_ = false;
-  Op acceptOp_{bindOp<&Acceptor::onAccept>(this)};
-  Op retryOp_{bindOp<&Acceptor::onRetryTimer>(this)};
+  OpScope scope_;
+  Op acceptOp_{bindOp<&Acceptor::onAccept>(this, scope_)};
+  Op retryOp_{bindOp<&Acceptor::onRetryTimer>(this, scope_)};
 };
 
 }  // namespace udp::reactor

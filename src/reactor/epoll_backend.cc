@@ -61,7 +61,7 @@ Result<void> EpollBackend::init() {
 
 void EpollBackend::submit(Op& op, Op::Kind kind, int fd, void* buffer, size_t length,
                           uint64_t offset) {
-  op.pending_ = true;
+  pending_.add(op);
   Op::Request& r = op.request_;
   r.kind = kind;
   r.stage = Op::Stage::kSubmitted;
@@ -125,6 +125,10 @@ void EpollBackend::cancel(Op& op) {
       return;  // its result is already on the way
   }
   finish(op, -ECANCELED);
+}
+
+void EpollBackend::cancelAll() {
+  pending_.forEach([this](Op& op) { cancel(op); });
 }
 
 int EpollBackend::perform(Op& op) {
@@ -329,7 +333,10 @@ int EpollBackend::turn(const std::chrono::nanoseconds* timeout) {
   applyInterest();
 
   batch_.swap(completions_);
-  for (const Completion& c : batch_) c.op->complete(c.res, 0);
+  for (const Completion& c : batch_) {
+    pending_.remove(*c.op);
+    c.op->dispatch(c.res, 0);
+  }
   batch_.clear();
   return 0;
 }

@@ -34,6 +34,8 @@ class EpollBackend {
   void poll(Op& op, int fd, unsigned events);
   void timeout(Op& op, std::chrono::nanoseconds after);
   void cancel(Op& op);
+  void cancelAll();
+  size_t inFlight() const { return pending_.size(); }
   // As IoUringBackend::turn.
   int turn(const std::chrono::nanoseconds* timeout);
 
@@ -62,6 +64,7 @@ class EpollBackend {
   int waitMilliseconds(const std::chrono::nanoseconds* limit) const;
 
   UniqueFd epoll_;
+  PendingOps pending_;
   std::vector<Op*> submitted_;    // tried at the start of the next turn
   std::vector<Op*> trying_;       // reused: submitted_ of this turn
   std::vector<Op*> readyOps_;     // reused: the waiters of one ready fd

@@ -70,7 +70,7 @@ io_uring_sqe* IoUringBackend::nextSqe() {
 }
 
 void IoUringBackend::prepared(io_uring_sqe* sqe, Op& op) {
-  op.pending_ = true;
+  pending_.add(op);
   op.request_.kind = sqe->opcode == IORING_OP_TIMEOUT ? Op::Kind::kTimeout : Op::Kind::kPoll;
   io_uring_sqe_set_data(sqe, &op);
 }
@@ -166,8 +166,15 @@ int IoUringBackend::turn(const std::chrono::nanoseconds* timeout) {
   }
   io_uring_cq_advance(&ring_, seen);
 
-  for (const Completion& c : batch_) c.op->complete(c.res, c.flags);
+  for (const Completion& c : batch_) {
+    pending_.remove(*c.op);
+    c.op->dispatch(c.res, c.flags);
+  }
   return 0;
+}
+
+void IoUringBackend::cancelAll() {
+  pending_.forEach([this](Op& op) { cancel(op); });
 }
 
 }  // namespace udp::reactor

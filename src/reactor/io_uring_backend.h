@@ -30,6 +30,8 @@ class IoUringBackend {
   void poll(Op& op, int fd, unsigned events);
   void timeout(Op& op, std::chrono::nanoseconds after);
   void cancel(Op& op);
+  void cancelAll();
+  size_t inFlight() const { return pending_.size(); }
   // Submits what was queued, waits for at least one completion (or `timeout`, when set) and
   // dispatches the batch; returns 0 or a negative errno.
   int turn(const std::chrono::nanoseconds* timeout);
@@ -45,6 +47,7 @@ class IoUringBackend {
   };
 
   io_uring ring_{};
+  PendingOps pending_;
   std::vector<Completion> batch_;  // reused every turn
   bool ringReady_ = false;
 };

@@ -54,6 +54,19 @@ int Reactor::run() {
   return 0;
 }
 
+bool Reactor::drain(std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (inFlight() > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    // Again every turn: a callback may have submitted something new.
+    std::visit([](auto& b) { b.cancelAll(); }, backend_);
+    if (runOnce(left) < 0) return false;
+  }
+  return true;
+}
+
 int Reactor::runOnce(std::chrono::milliseconds timeout) {
   std::chrono::nanoseconds limit = timeout;
   return turn(&limit);

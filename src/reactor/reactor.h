@@ -83,6 +83,15 @@ class Reactor {
     std::visit([&](auto& b) { b.cancel(op); }, backend_);
   }
 
+  // Ops submitted and not yet completed, of every owner.
+  size_t inFlight() const {
+    return std::visit([](const auto& b) { return b.inFlight(); }, backend_);
+  }
+  // At exit, before the owners are destroyed: cancels every op still in flight and runs turns
+  // (callbacks see -ECANCELED) until all have completed or `limit` has passed. Returns whether
+  // nothing is left in flight; only then may the owners go.
+  bool drain(std::chrono::milliseconds limit);
+
   // Runs `hook` after every batch of completions, in registration order: where the inventory
   // coalesces changes into one message and closed connections are freed (never inside a
   // completion).

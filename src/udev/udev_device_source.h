@@ -66,9 +66,7 @@ class UdevDeviceSource final : public plugin::DeviceSource {
   Result<void> start(reactor::Reactor& reactor, plugin::DeviceSink& sink) override;
   // Stops reporting; the pending ops complete as cancelled, after which the source is idle.
   void stop() override;
-  bool idle() const override {
-    return !udevOp_.pending() && !kernelOp_.pending() && !graceOp_.pending();
-  }
+  bool idle() const override { return scope_.idle(); }
 
   // The monitor followed now: "udev" or "kernel"; "none" before start().
   const char* sourceName() const {
@@ -126,9 +124,10 @@ class UdevDeviceSource final : public plugin::DeviceSource {
   uint64_t rescans_ = 0;
   int failure_ = 0;
   bool stopped_ = false;
-  reactor::Op udevOp_{reactor::bindOp<&UdevDeviceSource::onUdevReadable>(this)};
-  reactor::Op kernelOp_{reactor::bindOp<&UdevDeviceSource::onKernelReadable>(this)};
-  reactor::Op graceOp_{reactor::bindOp<&UdevDeviceSource::onGraceOver>(this)};
+  reactor::OpScope scope_;
+  reactor::Op udevOp_{reactor::bindOp<&UdevDeviceSource::onUdevReadable>(this, scope_)};
+  reactor::Op kernelOp_{reactor::bindOp<&UdevDeviceSource::onKernelReadable>(this, scope_)};
+  reactor::Op graceOp_{reactor::bindOp<&UdevDeviceSource::onGraceOver>(this, scope_)};
 };
 
 }  // namespace udp::udev

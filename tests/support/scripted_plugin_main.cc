@@ -7,7 +7,8 @@
 #include "scripted_source.h"
 
 int main(int argc, char** argv) {
-  return udp::cli::mainProgram(argc, argv, [](const udp::config::Config&) {
-    return std::make_unique<udp::testing::ScriptedSource>(STDIN_FILENO);
+  udp::testing::ScriptedWorld world;
+  return udp::cli::mainProgram(argc, argv, [&world](const udp::config::Config&) {
+    return std::make_unique<udp::testing::ScriptedSource>(STDIN_FILENO, world);
   });
 }

@@ -9,6 +9,9 @@ namespace udp::testing {
 Result<void> ScriptedSource::start(reactor::Reactor& reactor, plugin::DeviceSink& sink) {
   reactor_ = &reactor;
   sink_ = &sink;
+  for (const auto& [resource, devices] : world_) {
+    for (const auto& [id, device] : devices) sink.upsertDevice(resource, device);
+  }
   reactor.read(readOp_, fd_, buffer_, sizeof buffer_);
   return {};
 }
@@ -38,7 +41,12 @@ void ScriptedSource::apply(std::string_view line) {
   std::string verb, resource, id;
   in >> verb >> resource >> id;
   if (verb == "remove") {
+    world_[resource].erase(id);
     sink_->removeDevice(resource, id);
+    return;
+  }
+  if (verb == "vanish") {  // gone without an event, as while no source listened
+    world_[resource].erase(id);
     return;
   }
   if (verb != "add") return;
@@ -58,6 +66,7 @@ void ScriptedSource::apply(std::string_view line) {
       device.links.push_back(word.substr(5));
     }
   }
+  world_[resource][id] = device;
   sink_->upsertDevice(resource, std::move(device));
 }
 

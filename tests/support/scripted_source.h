@@ -4,8 +4,10 @@
 // test writes to the plugin's stdin), one command per line:
 //   add RESOURCE ID [unhealthy] [numa=N] [devnode=PATH] [serial=S]
 //   remove RESOURCE ID
+//   vanish RESOURCE ID     (gone without an event: only the next scan, after a reload, sees it)
 // Everything read in one reactor turn is applied together, like a burst of uevents.
 
+#include <map>
 #include <string>
 
 #include "plugin/device_source.h"
@@ -13,24 +15,30 @@
 
 namespace udp::testing {
 
+// The devices the script says are present, per resource. It outlives every source, so that a
+// source made after a reload scans it at start as a udev source scans sysfs.
+using ScriptedWorld = std::map<std::string, std::map<std::string, plugin::Device>, std::less<>>;
+
 class ScriptedSource final : public plugin::DeviceSource {
  public:
-  explicit ScriptedSource(int fd) : fd_(fd) {}
+  ScriptedSource(int fd, ScriptedWorld& world) : fd_(fd), world_(world) {}
   Result<void> start(reactor::Reactor& reactor, plugin::DeviceSink& sink) override;
   void stop() override;
-  bool idle() const override { return !readOp_.pending(); }
+  bool idle() const override { return scope_.idle(); }
 
  private:
   void onRead(int res, uint32_t flags) noexcept;
   void apply(std::string_view line);
 
   int fd_;  // borrowed (stdin)
+  ScriptedWorld& world_;
+  reactor::OpScope scope_;
   reactor::Reactor* reactor_ = nullptr;
   plugin::DeviceSink* sink_ = nullptr;
   bool stopped_ = false;
   std::string pending_;
   char buffer_[4096];  // owned by the kernel while readOp_ is pending
-  reactor::Op readOp_{reactor::bindOp<&ScriptedSource::onRead>(this)};
+  reactor::Op readOp_{reactor::bindOp<&ScriptedSource::onRead>(this, scope_)};
 };
 
 }  // namespace udp::testing

@@ -33,6 +33,8 @@ Harness::~Harness() {
   server->stop();
   for (int i = 0; i < 400 && server->connectionCount() > 0; ++i) step();
   CHECK(server->connectionCount() == 0);
+  // The retired listener's accept completes as cancelled; the server goes only after that.
+  CHECK(reactor->drain(std::chrono::seconds(2)));
 }
 
 void Harness::step() {

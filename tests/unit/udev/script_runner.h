@@ -37,6 +37,8 @@ class ScriptRunner {
     if (!steps_.empty() && steps_[0].act) steps_[0].act();
     reactor_.timeout(tick_, std::chrono::milliseconds(10));
     reactor_.run();
+    // The tick (and whatever the steps left in flight) completes before anything is freed.
+    reactor_.drain(std::chrono::seconds(2));
     return next_ < steps_.size() ? steps_[next_].name : std::string();
   }
 

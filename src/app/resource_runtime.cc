@@ -1,0 +1,81 @@
+#include "app/resource_runtime.h"
+
+#include <unistd.h>
+
+#include "plugin/cdi_spec.h"
+#include "util/log.h"
+#include "util/unix_socket.h"
+
+namespace udp::app {
+namespace {
+
+v1beta1::DevicePluginOptions optionsFor(const config::Resource& resource) {
+  v1beta1::DevicePluginOptions options;
+  options.set_pre_start_required(false);
+  options.set_get_preferred_allocation_available(resource.preferredAllocation ==
+                                                 config::PreferredAllocation::kNuma);
+  return options;
+}
+
+}  // namespace
+
+ResourceRuntime::ResourceRuntime(reactor::Reactor& reactor, const config::Resource& resource,
+                                 const Where& where, plugin::ServiceObserver* observer,
+                                 OutcomeHandler onOutcome, kubelet::RegistrationTiming timing)
+    : service_(resource, observer),
+      server_(reactor, service_, &scope_),
+      registration_(reactor, where.kubeletDir, resource.name, optionsFor(resource), server_,
+                    timing, &scope_) {
+  if (resource.cdi) {
+    cdi_ = std::make_unique<CdiSpecWriter>(
+        reactor, where.cdiDir, plugin::cdiSpecFileName(resource.name),
+        [this](uint64_t generation, const Result<void>& result) {
+          if (!result) {
+            // The list still goes out: holding every device back would hide the failure from
+            // nobody but the pods; their containers fail with a CDI error that names it.
+            logError("CDI spec: " + result.error().message, {{"resource", this->resource().name}});
+          }
+          cdiOnDisk_ = generation;
+        },
+        &scope_);
+    // The spec must name a device before the kubelet can hand it to a container.
+    service_.setPublishGate(
+        [this] { return cdiOnDisk_ == service_.inventory().generation(); });
+  }
+  registration_.setOutcomeHandler(
+      [this, onOutcome = std::move(onOutcome)](const grpc::Status& status) {
+        if (onOutcome) onOutcome(registration_, status);
+      });
+}
+
+void ResourceRuntime::shutDown() {
+  shutDown_ = true;
+  registration_.stop();
+  service_.endStreams();
+  server_.closeConnections();
+  // Remove our socket only if it is still ours (a restarted kubelet may have cleaned up).
+  if (server_.socketInode() != 0 && socketInodeAt(server_.path()) == server_.socketInode()) {
+    ::unlink(server_.path().c_str());
+  }
+  server_.stopListening();
+}
+
+void ResourceRuntime::turnEnd() {
+  if (cdi_ && !shutDown_) {
+    uint64_t generation = service_.inventory().generation();
+    if (cdi_->requested() != generation) {
+      cdi_->write(generation, plugin::renderCdiSpec(resource(), service_.inventory()));
+    }
+  }
+  service_.publishIfChanged();
+  registration_.sweep();
+  server_.sweep();
+  size_t streams = service_.streamCount();
+  // The kubelet ends a ListAndWatch it will not read again (a failed send, a message over its
+  // limit) by closing the connection, and never dials us again: the resource would stay
+  // unhealthy until deleted. Registering again is the only way back.
+  if (!shutDown_ && streamsAtLastTurn_ > 0 && streams == 0) registration_.connectionLost();
+  streamsAtLastTurn_ = streams;
+}
+
+}  // namespace udp::app

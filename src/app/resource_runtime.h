@@ -1,0 +1,67 @@
+#pragma once
+
+// One resource at run time: its service (inventory and RPCs), the gRPC server on its socket, its
+// registration with the kubelet and, for `cdi: true`, the writer of its CDI spec. One OpScope
+// counts the ops of them all, so the daemon frees a retired runtime only once nothing of it is in
+// flight (DESIGN.md §5.8).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "app/cdi_spec_writer.h"
+#include "config/config.h"
+#include "grpc/server.h"
+#include "kubelet/registration.h"
+#include "plugin/resource_service.h"
+#include "reactor/reactor.h"
+
+namespace udp::app {
+
+class ResourceRuntime {
+ public:
+  using OutcomeHandler = std::function<void(const kubelet::Registration&, const grpc::Status&)>;
+
+  struct Where {
+    std::string kubeletDir;
+    std::string cdiDir;
+  };
+  ResourceRuntime(reactor::Reactor& reactor, const config::Resource& resource, const Where& where,
+                  plugin::ServiceObserver* observer, OutcomeHandler onOutcome,
+                  kubelet::RegistrationTiming timing = {});
+  ResourceRuntime(const ResourceRuntime&) = delete;
+  ResourceRuntime& operator=(const ResourceRuntime&) = delete;
+
+  const config::Resource& resource() const { return service_.resource(); }
+  plugin::ResourceService& service() { return service_; }
+  const plugin::ResourceService& service() const { return service_; }
+  kubelet::Registration& registration() { return registration_; }
+  const kubelet::Registration& registration() const { return registration_; }
+  grpc::Server& server() { return server_; }
+  bool registered() const {
+    return registration_.state() == kubelet::RegistrationState::kRegistered;
+  }
+
+  // Ends the streams (OK), closes the connections after what they have queued, stops
+  // registering and removes our socket if it is still ours.
+  void shutDown();
+  // End of a reactor turn: the CDI spec follows the inventory, the device list goes out if it
+  // changed (for a CDI resource only once its spec names every device in it: the publish gate),
+  // finished calls and connections are freed, and a lost ListAndWatch is noticed.
+  void turnEnd();
+  // Nothing of this resource is in flight: it may be freed.
+  bool idle() const { return scope_.idle(); }
+
+ private:
+  reactor::OpScope scope_;  // first: every member below counts in it
+  plugin::ResourceService service_;
+  grpc::Server server_;
+  kubelet::Registration registration_;
+  std::unique_ptr<CdiSpecWriter> cdi_;    // cdi resources only
+  std::optional<uint64_t> cdiOnDisk_;      // the inventory generation the spec file shows
+  size_t streamsAtLastTurn_ = 0;
+  bool shutDown_ = false;
+};
+
+}  // namespace udp::app
