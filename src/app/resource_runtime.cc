@@ -71,10 +71,15 @@ void ResourceRuntime::turnEnd() {
   registration_.sweep();
   server_.sweep();
   size_t streams = service_.streamCount();
+  if (streamsAtLastTurn_ == 0 && streams > 0) streamRegistration_ = registration_.registerCalls();
   // The kubelet ends a ListAndWatch it will not read again (a failed send, a message over its
   // limit) by closing the connection, and never dials us again: the resource would stay
-  // unhealthy until deleted. Registering again is the only way back.
-  if (!shutDown_ && streamsAtLastTurn_ > 0 && streams == 0) registration_.connectionLost();
+  // unhealthy until deleted. Registering again is the only way back. A stream of an earlier
+  // registration (a restarted kubelet's, closing late) says nothing about the current one.
+  if (!shutDown_ && streamsAtLastTurn_ > 0 && streams == 0 &&
+      streamRegistration_ == registration_.registerCalls()) {
+    registration_.connectionLost();
+  }
   streamsAtLastTurn_ = streams;
 }
 

@@ -61,6 +61,7 @@ class ResourceRuntime {
   std::unique_ptr<CdiSpecWriter> cdi_;    // cdi resources only
   std::optional<uint64_t> cdiOnDisk_;      // the inventory generation the spec file shows
   size_t streamsAtLastTurn_ = 0;
+  uint64_t streamRegistration_ = 0;  // registerCalls() when the open streams began
   bool shutDown_ = false;
 };
 

@@ -84,6 +84,7 @@ Result<void> Registration::start() {
 void Registration::kubeletAppeared() {
   if (stopped_) return;
   nextRetry_ = timing_.firstRetry;
+  nextReconnect_ = timing_.firstReconnect;
   cancelRetry();
   if (!ensureSocket()) {
     scheduleRetry();
@@ -125,7 +126,10 @@ void Registration::recheck() {
 }
 
 void Registration::connectionLost() {
-  if (stopped_ || state_ != RegistrationState::kRegistered) return;
+  if (stopped_) return;
+  if (state_ != RegistrationState::kRegistered && state_ != RegistrationState::kRegistering) {
+    return;  // already on its way back
+  }
   auto now = std::chrono::steady_clock::now();
   if (now - registeredAt_ >= timing_.stableStream) nextReconnect_ = timing_.firstReconnect;
   logWarning("the kubelet closed our ListAndWatch connection; registering again in " +
@@ -171,6 +175,7 @@ void Registration::attempt() {
       },
       &scope_);
   client_->start();
+  ++registerCalls_;
 }
 
 void Registration::onRegistered(const grpc::Status& status) {

@@ -67,6 +67,9 @@ class Registration {
   const std::string& endpoint() const { return endpoint_; }
   const std::string& resourceName() const { return resourceName_; }
   uint64_t registrations() const { return registrations_; }
+  // Register calls sent so far: a ListAndWatch that opens after call N belongs to call N (the
+  // kubelet opens it once Register is in, possibly before its answer reaches us).
+  uint64_t registerCalls() const { return registerCalls_; }
   // Nothing in flight: the owner may free it.
   bool idle() const;
 
@@ -97,6 +100,7 @@ class Registration {
   std::chrono::steady_clock::time_point registeredAt_;
   std::chrono::milliseconds nextReconnect_;
   uint64_t registrations_ = 0;
+  uint64_t registerCalls_ = 0;
   uint64_t attemptGeneration_ = 0;
   bool stopped_ = false;
   bool announcedWait_ = false;

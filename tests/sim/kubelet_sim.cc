@@ -240,6 +240,28 @@ bool KubeletSim::start() {
   return true;
 }
 
+bool KubeletSim::dropConnection(const std::string& resource) {
+  std::shared_ptr<Connection> conn;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = resources_.find(resource);
+    if (it == resources_.end() || !it->second.current) return false;
+    conn = it->second.current;
+  }
+  // Closed while still current, so its thread reports stream-ended for it.
+  conn->close();
+  {
+    std::lock_guard lock(mutex_);
+    auto it = resources_.find(resource);
+    if (it != resources_.end() && it->second.current == conn) {
+      it->second.current.reset();
+      it->second.info.streaming = false;
+    }
+    changed_.notify_all();
+  }
+  return true;  // the last reference goes here: the channel closes
+}
+
 void KubeletSim::stop() {
   std::lock_guard serverLock(serverMutex_);
   std::vector<std::shared_ptr<Connection>> conns;

@@ -74,6 +74,12 @@ class KubeletSim {
   bool start();
   // Stops serving Register and closes every plugin channel, which ends the streams.
   void stop();
+  // What the kubelet's disconnectClient does when a ListAndWatch fails without a restart (a
+  // message over its limit, a transport error): the stream is cancelled and the plugin's
+  // connection closed, while kubelet.sock and the plugin's socket stay and Register is still
+  // served. The kubelet never dials the plugin again; only a new Register brings it back.
+  // Returns false when `resource` has no connection.
+  bool dropConnection(const std::string& resource);
   // What a kubelet restart looks like to a plugin: stop, remove every socket file in dir
   // (plugins' included), listen on a fresh kubelet.sock.
   bool restart();

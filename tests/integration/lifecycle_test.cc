@@ -1,0 +1,156 @@
+// Lifecycle paths of issue "Lifecycle correctness", end to end: the scripted plugin against the
+// grpc++ kubelet simulator. Each case failed before its fix:
+// - a reload while the kubelet is away, removing one resource and changing the other (a
+//   use-after-free of the retired runtime's cancelled accept, seen under ASan);
+// - the kubelet closing the ListAndWatch connection without restarting (the plugin never
+//   registered again: the node lost the resource);
+// - a device gone while no source listened, then a reload (it stayed advertised);
+// - SIGHUP before the daemon started (its default action killed the process).
+
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+
+#include "scripted_rig.h"
+#include "test_helpers.h"
+
+using namespace std::chrono_literals;
+using udp::testing::idsAre;
+using udp::testing::PluginProcess;
+using udp::testing::ScriptedRig;
+using udp::testing::waitFor;
+
+namespace {
+
+constexpr const char* kFoo = "example.com/foo";
+constexpr const char* kBar = "example.com/bar";
+constexpr auto kWait = 5s;
+
+const char* const kTwoResources = R"(resources:
+  - name: example.com/foo
+    match: [{subsystem: block}]
+  - name: example.com/bar
+    match: [{subsystem: tty}]
+)";
+
+void startWithDevices(ScriptedRig& rig) {
+  rig.startPlugin();
+  REQUIRE(rig.sim->waitForRegistrations(kFoo, 1, kWait));
+  REQUIRE(rig.sim->waitForRegistrations(kBar, 1, kWait));
+  REQUIRE(rig.plugin->send("add example.com/foo dev0 devnode=/dev/null\n"
+                           "add example.com/foo dev1 devnode=/dev/zero\n"
+                           "add example.com/bar tty0 devnode=/dev/tty"));
+  REQUIRE(rig.sim->waitForDevices(kFoo, idsAre({"dev0", "dev1"}), kWait));
+  REQUIRE(rig.sim->waitForDevices(kBar, idsAre({"tty0"}), kWait));
+}
+
+TEST_CASE("reload while the kubelet is away: one resource removed, one changed") {
+  ScriptedRig rig(kTwoResources, {.captureLog = true});
+  startWithDevices(rig);
+  rig.sim->stop();  // the kubelet goes away; its socket goes with it
+  // The plugin has seen the kubelet go (the stream closed, or kubelet.sock removed).
+  REQUIRE(waitFor(
+      [&] {
+        std::string log = rig.log();
+        return log.find("closed our ListAndWatch") != std::string::npos ||
+               log.find("waiting for the kubelet") != std::string::npos;
+      },
+      kWait));
+  rig.tmp.write("config.yaml", R"(resources:
+  - name: example.com/foo
+    match: [{subsystem: block}]
+    env: {CHANGED: "yes"}
+)");
+  REQUIRE(kill(rig.plugin->pid(), SIGHUP) == 0);
+  REQUIRE_MESSAGE(
+      waitFor([&] { return rig.log().find("reload: 1 resources") != std::string::npos; }, kWait),
+      rig.log());
+  // The retired runtimes' cancelled ops complete after the reload; more turns go by while the
+  // kubelet is away. Then it comes back.
+  REQUIRE(rig.plugin->send("add example.com/foo dev2 devnode=/dev/full"));
+  REQUIRE(rig.sim->start());
+  REQUIRE_MESSAGE(rig.sim->waitForRegistrations(kFoo, 2, kWait), rig.log());
+  REQUIRE(rig.sim->waitForDevices(kFoo, idsAre({"dev0", "dev1", "dev2"}), kWait));
+  CHECK(rig.sim->plugin(kBar)->registrations == 1);  // never again: it is gone
+  CHECK(rig.plugin->waitExit(0) == -1);
+  CHECK(rig.plugin->terminate() == 0);
+  CHECK_MESSAGE(rig.log().find("fatal") == std::string::npos, rig.log());
+}
+
+TEST_CASE("the kubelet drops the ListAndWatch connection without restarting: register again") {
+  ScriptedRig rig(kTwoResources, {.captureLog = true});
+  startWithDevices(rig);
+  for (int round = 2; round <= 4; ++round) {
+    CAPTURE(round);
+    REQUIRE(rig.sim->dropConnection(kFoo));
+    // kubelet.sock and our socket stay; the kubelet will not dial again by itself.
+    REQUIRE_MESSAGE(rig.sim->waitForRegistrations(kFoo, round, kWait), rig.log());
+    REQUIRE(rig.sim->waitForDevices(kFoo, idsAre({"dev0", "dev1"}), kWait));
+    CHECK(waitFor([&] { return rig.sim->plugin(kFoo)->streaming; }, kWait));
+  }
+  // bar was not touched.
+  CHECK(rig.sim->plugin(kBar)->registrations == 1);
+  CHECK(rig.sim->plugin(kBar)->streaming);
+  std::string log = rig.log();
+  CHECK(log.find("the kubelet closed our ListAndWatch connection; registering again in 100 ms") !=
+        std::string::npos);
+  // Backoff: the second and third drops in a row wait longer.
+  CHECK(log.find("registering again in 200 ms") != std::string::npos);
+  CHECK(log.find("registering again in 400 ms") != std::string::npos);
+  CHECK(rig.plugin->terminate() == 0);
+}
+
+TEST_CASE("after a reload every kept resource's inventory equals a fresh scan") {
+  ScriptedRig rig(kTwoResources, {.captureLog = true});
+  startWithDevices(rig);
+  // dev1 leaves while no source would see it go (as between the old source's stop and the
+  // new one's start); bar's config changes, foo's does not.
+  REQUIRE(rig.plugin->send("vanish example.com/foo dev1"));
+  rig.tmp.write("config.yaml", std::string(kTwoResources) + "    env: {B: x}\n");
+  REQUIRE(kill(rig.plugin->pid(), SIGHUP) == 0);
+  REQUIRE_MESSAGE(rig.sim->waitForDevices(kFoo, idsAre({"dev0"}), kWait), rig.log());
+  CHECK(rig.sim->plugin(kFoo)->registrations == 1);  // kept: the same registration and stream
+  REQUIRE(rig.sim->waitForRegistrations(kBar, 2, kWait));
+  REQUIRE(rig.sim->waitForDevices(kBar, idsAre({"tty0"}), kWait));
+  CHECK(rig.plugin->terminate() == 0);
+}
+
+TEST_CASE("SIGHUP before the daemon started is handled, not fatal") {
+  ScriptedRig rig(kTwoResources, {.captureLog = true});
+  // The config is a FIFO at first: the plugin blocks reading it, before anything is started.
+  std::string path = rig.configPath;
+  std::string regular = rig.tmp.file("config.regular");
+  rig.tmp.write("config.regular", kTwoResources);
+  REQUIRE(unlink(path.c_str()) == 0);
+  REQUIRE(mkfifo(path.c_str(), 0600) == 0);
+  rig.startPlugin();
+  // A writer may open the FIFO without blocking only once the plugin has opened it to read.
+  int fd = -1;
+  REQUIRE(waitFor([&] { return (fd = open(path.c_str(), O_WRONLY | O_NONBLOCK)) >= 0; }, kWait));
+  // Held still while the FIFO gets its contents and a regular file replaces it (for the
+  // checksum and the reload that read the path again), then SIGHUP arrives.
+  REQUIRE(kill(rig.plugin->pid(), SIGSTOP) == 0);
+  REQUIRE(write(fd, kTwoResources, strlen(kTwoResources)) ==
+          static_cast<ssize_t>(strlen(kTwoResources)));
+  close(fd);
+  REQUIRE(rename(regular.c_str(), path.c_str()) == 0);
+  REQUIRE(kill(rig.plugin->pid(), SIGHUP) == 0);
+  REQUIRE(kill(rig.plugin->pid(), SIGCONT) == 0);
+  CHECK_MESSAGE(rig.sim->waitForRegistrations(kFoo, 1, kWait), rig.log());
+  CHECK(rig.sim->waitForRegistrations(kBar, 1, kWait));
+  // The queued SIGHUP is a reload once the loop runs.
+  CHECK_MESSAGE(
+      waitFor([&] { return rig.log().find("reload: 2 resources, 2 unchanged") != std::string::npos; },
+              kWait),
+      rig.log());
+  CHECK(rig.plugin->waitExit(0) == -1);
+  CHECK(rig.plugin->terminate() == 0);
+}
+
+}  // namespace
