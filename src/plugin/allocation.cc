@@ -81,8 +81,11 @@ grpc::Status allocate(const config::Resource& resource, const Inventory& invento
     for (const Device* device : devices) {
       if (resource.cdi) {
         // The runtime applies the device nodes from the CDI spec; listing them here as well
-        // would hand the container each node twice.
-        out->add_cdi_devices()->set_name(cdiDeviceName(resource.name, device->id));
+        // would hand the container each node twice. A device without a node has no spec entry:
+        // naming it would fail the container's creation.
+        if (cdiSpecNames(*device)) {
+          out->add_cdi_devices()->set_name(cdiDeviceName(resource.name, device->id));
+        }
         continue;
       }
       addDeviceSpec(resource, device->devnode, added, *out);

@@ -17,6 +17,10 @@ std::string cdiSpecFileName(std::string_view resource) {
   return name + ".json";
 }
 
+bool cdiSpecNames(const Device& device) {
+  return !device.devnode.empty();
+}
+
 namespace {
 
 void deviceNode(JsonWriter& json, const config::Resource& resource, const std::string& hostPath) {
@@ -37,7 +41,7 @@ std::string renderCdiSpec(const config::Resource& resource, const Inventory& inv
   json.key("kind").value(resource.name);
   json.key("devices").beginArray();
   for (const auto& [id, device] : inventory.devices()) {
-    if (device.devnode.empty()) continue;
+    if (!cdiSpecNames(device)) continue;
     json.beginObject();
     json.key("name").value(id);
     json.key("containerEdits").beginObject();

@@ -15,6 +15,10 @@ namespace udp::plugin {
 std::string cdiDeviceName(std::string_view resource, std::string_view id);
 // The spec's file name inside cdiDir: "example.com-serial.json".
 std::string cdiSpecFileName(std::string_view resource);
+// Whether the spec has an entry for `device`: only a device node is something for the runtime
+// to inject (CDI refuses a device with no edits). Allocate names exactly these, so that the
+// runtime never meets a CDI name its spec lacks.
+bool cdiSpecNames(const Device& device);
 // The spec as JSON (pure).
 std::string renderCdiSpec(const config::Resource& resource, const Inventory& inventory);
 

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "plugin/allocation.h"
 #include "util/json_writer.h"
 
 using namespace udp;
@@ -42,4 +43,35 @@ TEST_CASE("JSON strings are escaped") {
   JsonWriter json;
   json.beginObject().key("k").beginArray().value(1).value(true).null().endArray().endObject();
   CHECK(json.text() == R"({"k":[1,true,null]})");
+}
+
+TEST_CASE("Allocate names in CDI exactly the devices the spec lists") {
+  config::Resource resource;
+  resource.name = "example.com/mixed";
+  resource.cdi = true;
+  plugin::Inventory inventory;
+  plugin::Device withNode;
+  withNode.id = "A";
+  withNode.devnode = "/dev/null";
+  inventory.upsert(withNode);
+  plugin::Device nodeless;
+  nodeless.id = "N";
+  inventory.upsert(nodeless);
+
+  v1beta1::AllocateRequest request;
+  auto* container = request.add_container_requests();
+  container->add_devices_ids("A");
+  container->add_devices_ids("N");
+  v1beta1::AllocateResponse response;
+  REQUIRE(plugin::allocate(resource, inventory, request, response).ok());
+  std::string spec = plugin::renderCdiSpec(resource, inventory);
+  const auto& names = response.container_responses(0).cdi_devices();
+  REQUIRE(names.size() == 1);
+  CHECK(names[0].name() == "example.com/mixed=A");
+  for (const auto& [id, device] : inventory.devices()) {
+    bool named = false;
+    for (const auto& n : names) named |= n.name() == plugin::cdiDeviceName(resource.name, id);
+    bool inSpec = spec.find("\"name\":\"" + id + "\"") != std::string::npos;
+    CHECK_MESSAGE(named == inSpec, id);
+  }
 }
