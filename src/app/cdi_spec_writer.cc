@@ -10,8 +10,8 @@
 
 namespace udp::app {
 
-CdiSpecWriter::CdiSpecWriter(reactor::Reactor& reactor, std::string directory,
-                             std::string fileName, Done done, reactor::OpScope* parent)
+CdiSpecWriter::CdiSpecWriter(reactor::Reactor& reactor, std::string directory, std::string fileName,
+                             Done done, reactor::OpScope* parent)
     : reactor_(reactor),
       directory_(std::move(directory)),
       path_(directory_ + "/" + fileName),

@@ -25,8 +25,8 @@ class CdiSpecWriter {
   // Runs on the loop when a spec is on disk (or failed): the generation it was asked for.
   using Done = std::function<void(uint64_t generation, const Result<void>& result)>;
 
-  CdiSpecWriter(reactor::Reactor& reactor, std::string directory, std::string fileName,
-                Done done, reactor::OpScope* parent = nullptr);
+  CdiSpecWriter(reactor::Reactor& reactor, std::string directory, std::string fileName, Done done,
+                reactor::OpScope* parent = nullptr);
   // Joins the worker; the owner frees the writer only once idle().
   ~CdiSpecWriter();
   CdiSpecWriter(const CdiSpecWriter&) = delete;

@@ -32,8 +32,7 @@ Daemon::~Daemon() = default;
 
 std::unique_ptr<ResourceRuntime> Daemon::makeRuntime(const config::Resource& resource) {
   return std::make_unique<ResourceRuntime>(
-      reactor_, resource, ResourceRuntime::Where{config_.kubeletDir, config_.cdiDir},
-      &accounting_,
+      reactor_, resource, ResourceRuntime::Where{config_.kubeletDir, config_.cdiDir}, &accounting_,
       [this](const kubelet::Registration& registration, const grpc::Status& status) {
         accounting_.registration(registration.resourceName(), registration.endpoint(), status);
       },

@@ -24,8 +24,8 @@ ResourceRuntime::ResourceRuntime(reactor::Reactor& reactor, const config::Resour
                                  OutcomeHandler onOutcome, kubelet::RegistrationTiming timing)
     : service_(resource, observer),
       server_(reactor, service_, &scope_),
-      registration_(reactor, where.kubeletDir, resource.name, optionsFor(resource), server_,
-                    timing, &scope_) {
+      registration_(reactor, where.kubeletDir, resource.name, optionsFor(resource), server_, timing,
+                    &scope_) {
   if (resource.cdi) {
     cdi_ = std::make_unique<CdiSpecWriter>(
         reactor, where.cdiDir, plugin::cdiSpecFileName(resource.name),
@@ -39,8 +39,7 @@ ResourceRuntime::ResourceRuntime(reactor::Reactor& reactor, const config::Resour
         },
         &scope_);
     // The spec must name a device before the kubelet can hand it to a container.
-    service_.setPublishGate(
-        [this] { return cdiOnDisk_ == service_.inventory().generation(); });
+    service_.setPublishGate([this] { return cdiOnDisk_ == service_.inventory().generation(); });
   }
   registration_.setOutcomeHandler(
       [this, onOutcome = std::move(onOutcome)](const grpc::Status& status) {

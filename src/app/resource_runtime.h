@@ -58,8 +58,8 @@ class ResourceRuntime {
   plugin::ResourceService service_;
   grpc::Server server_;
   kubelet::Registration registration_;
-  std::unique_ptr<CdiSpecWriter> cdi_;    // cdi resources only
-  std::optional<uint64_t> cdiOnDisk_;      // the inventory generation the spec file shows
+  std::unique_ptr<CdiSpecWriter> cdi_;  // cdi resources only
+  std::optional<uint64_t> cdiOnDisk_;   // the inventory generation the spec file shows
   size_t streamsAtLastTurn_ = 0;
   uint64_t streamRegistration_ = 0;  // registerCalls() when the open streams began
   bool shutDown_ = false;

@@ -15,8 +15,8 @@ namespace udp::app {
 
 class SystemdStatus {
  public:
-  explicit SystemdStatus(reactor::Reactor& reactor,
-                         std::unique_ptr<SystemdNotifier> notifier = SystemdNotifier::fromEnvironment());
+  explicit SystemdStatus(reactor::Reactor& reactor, std::unique_ptr<SystemdNotifier> notifier =
+                                                        SystemdNotifier::fromEnvironment());
   SystemdStatus(const SystemdStatus&) = delete;
   SystemdStatus& operator=(const SystemdStatus&) = delete;
 

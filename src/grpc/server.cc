@@ -17,9 +17,8 @@ Result<void> Server::listen(const std::string& path) {
   retireAcceptor();
   path_ = path;
   inode_ = socket->inode;
-  acceptor_ = std::make_unique<reactor::Acceptor>(reactor_, std::move(socket->fd),
-                                                  [this](UniqueFd fd) { accepted(std::move(fd)); },
-                                                  &scope_);
+  acceptor_ = std::make_unique<reactor::Acceptor>(
+      reactor_, std::move(socket->fd), [this](UniqueFd fd) { accepted(std::move(fd)); }, &scope_);
   acceptor_->start();
   return {};
 }

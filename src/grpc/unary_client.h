@@ -58,8 +58,8 @@ class UnaryClient final : private http2::ConnectionListener {
   UnaryRequest request_;
   Done done_;
   reactor::OpScope scope_;  // before connection_, which counts in it
-  UnixAddress address_{};  // read by the kernel until connectOp_ completes
-  UniqueFd socket_;        // until connected; then owned by connection_
+  UnixAddress address_{};   // read by the kernel until connectOp_ completes
+  UniqueFd socket_;         // until connected; then owned by connection_
   std::unique_ptr<http2::Connection> connection_;
   int32_t stream_ = -1;
 

@@ -170,7 +170,8 @@ void Registration::attempt() {
   request.SerializeToString(&call.message);
   uint64_t generation = ++attemptGeneration_;
   client_ = std::make_unique<grpc::UnaryClient>(
-      reactor_, std::move(call), [this, generation](const grpc::Status& status, const auto&) {
+      reactor_, std::move(call),
+      [this, generation](const grpc::Status& status, const auto&) {
         if (generation == attemptGeneration_) onRegistered(status);
       },
       &scope_);

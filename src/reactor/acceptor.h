@@ -17,8 +17,7 @@ class Acceptor {
   using OnAccepted = std::function<void(UniqueFd connection)>;
 
   // `parent`: the owner's scope, which then counts this acceptor's ops too.
-  Acceptor(Reactor& reactor, UniqueFd listenFd, OnAccepted onAccepted,
-           OpScope* parent = nullptr);
+  Acceptor(Reactor& reactor, UniqueFd listenFd, OnAccepted onAccepted, OpScope* parent = nullptr);
   Acceptor(const Acceptor&) = delete;
   Acceptor& operator=(const Acceptor&) = delete;
 

@@ -43,9 +43,10 @@ void startWithDevices(ScriptedRig& rig) {
   rig.startPlugin();
   REQUIRE(rig.sim->waitForRegistrations(kFoo, 1, kWait));
   REQUIRE(rig.sim->waitForRegistrations(kBar, 1, kWait));
-  REQUIRE(rig.plugin->send("add example.com/foo dev0 devnode=/dev/null\n"
-                           "add example.com/foo dev1 devnode=/dev/zero\n"
-                           "add example.com/bar tty0 devnode=/dev/tty"));
+  REQUIRE(
+      rig.plugin->send("add example.com/foo dev0 devnode=/dev/null\n"
+                       "add example.com/foo dev1 devnode=/dev/zero\n"
+                       "add example.com/bar tty0 devnode=/dev/tty"));
   REQUIRE(rig.sim->waitForDevices(kFoo, idsAre({"dev0", "dev1"}), kWait));
   REQUIRE(rig.sim->waitForDevices(kBar, idsAre({"tty0"}), kWait));
 }
@@ -146,8 +147,9 @@ TEST_CASE("SIGHUP before the daemon started is handled, not fatal") {
   CHECK(rig.sim->waitForRegistrations(kBar, 1, kWait));
   // The queued SIGHUP is a reload once the loop runs.
   CHECK_MESSAGE(
-      waitFor([&] { return rig.log().find("reload: 2 resources, 2 unchanged") != std::string::npos; },
-              kWait),
+      waitFor(
+          [&] { return rig.log().find("reload: 2 resources, 2 unchanged") != std::string::npos; },
+          kWait),
       rig.log());
   CHECK(rig.plugin->waitExit(0) == -1);
   CHECK(rig.plugin->terminate() == 0);

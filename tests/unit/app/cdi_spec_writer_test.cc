@@ -51,7 +51,7 @@ TEST_CASE("specs are written by the worker; the newest waiting one replaces olde
           &owner);
       CHECK(writer.idle());
       writer.write(1, "one\n");
-      writer.write(2, "two\n");  // waits behind 1
+      writer.write(2, "two\n");    // waits behind 1
       writer.write(3, "three\n");  // replaces 2
       CHECK(writer.requested() == 3u);
       CHECK_FALSE(writer.idle());

@@ -98,7 +98,8 @@ TEST_CASE("a scope counts its own ops and those of the scopes below it") {
   });
 }
 
-TEST_CASE("destroying an owner with an op in flight stops the process instead of a use-after-free") {
+TEST_CASE(
+    "destroying an owner with an op in flight stops the process instead of a use-after-free") {
   forEachBackend([](Backend backend) {
     int status = childStatus([backend] {
       auto reactor = make(backend);
