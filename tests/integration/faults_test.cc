@@ -112,18 +112,6 @@ std::string allocatedEnv(KubeletSim& sim, const std::string& id, const std::stri
 struct Faults : ScriptedRig {
   explicit Faults(udp::testing::RigOptions options = {}) : ScriptedRig(kConfig, options) {}
 
-  void startWithDevices() {
-    startPlugin();
-    REQUIRE(sim->waitForRegistrations(kFoo, 1, kWait));
-    REQUIRE(sim->waitForRegistrations(kBar, 1, kWait));
-    REQUIRE(
-        plugin->send("add example.com/foo dev0 devnode=/dev/null\n"
-                     "add example.com/foo dev1 devnode=/dev/zero\n"
-                     "add example.com/bar tty0 devnode=/dev/tty"));
-    REQUIRE(sim->waitForDevices(kFoo, idsAre({"dev0", "dev1"}), kWait));
-    REQUIRE(sim->waitForDevices(kBar, idsAre({"tty0"}), kWait));
-  }
-
   // Both resources registered with the kubelet at or after `since`, and their fresh
   // ListAndWatch streams carry the current lists.
   void requireServedSince(Clock::time_point since) {
@@ -138,7 +126,7 @@ struct Faults : ScriptedRig {
 
 TEST_CASE("500 kubelet restarts: every resource registers again each time, nothing leaks") {
   Faults f;
-  f.startWithDevices();
+  f.startWithFooAndBarDevices();
 
   // A kubelet restart, with the moment between the old kubelet gone and the new one starting:
   // sim->restart() is exactly stop() and start() (which removes every socket, ours included,
@@ -273,7 +261,7 @@ TEST_CASE("no kubelet.sock at start: the plugin waits without spinning and regis
 
 TEST_CASE("the kubelet's directory deleted: the plugin serves in the new one and registers again") {
   Faults f({.captureLog = true});
-  f.startWithDevices();
+  f.startWithFooAndBarDevices();
   const std::string fooSocket = f.socketOf(kFoo);
   const std::string barSocket = f.socketOf(kBar);
 
@@ -330,7 +318,7 @@ TEST_CASE("the kubelet's directory deleted: the plugin serves in the new one and
 
 TEST_CASE("a device removed between ListAndWatch and Allocate: a clear error, others allocate") {
   Faults f;
-  f.startWithDevices();  // the kubelet has seen dev0 and dev1
+  f.startWithFooAndBarDevices();  // the kubelet has seen dev0 and dev1
 
   REQUIRE(f.plugin->send("remove example.com/foo dev1"));
   // Once the removal is in (the stream says so), Allocate of dev1 is what a kubelet still
@@ -366,7 +354,7 @@ TEST_CASE("a device removed between ListAndWatch and Allocate: a clear error, ot
 
 TEST_CASE("SIGHUP with a broken config: logged with file:line:column, the old one keeps serving") {
   Faults f({.captureLog = true});
-  f.startWithDevices();
+  f.startWithFooAndBarDevices();
 
   struct Broken {
     const char* what;

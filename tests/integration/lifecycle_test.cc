@@ -39,21 +39,9 @@ const char* const kTwoResources = R"(resources:
     match: [{subsystem: tty}]
 )";
 
-void startWithDevices(ScriptedRig& rig) {
-  rig.startPlugin();
-  REQUIRE(rig.sim->waitForRegistrations(kFoo, 1, kWait));
-  REQUIRE(rig.sim->waitForRegistrations(kBar, 1, kWait));
-  REQUIRE(
-      rig.plugin->send("add example.com/foo dev0 devnode=/dev/null\n"
-                       "add example.com/foo dev1 devnode=/dev/zero\n"
-                       "add example.com/bar tty0 devnode=/dev/tty"));
-  REQUIRE(rig.sim->waitForDevices(kFoo, idsAre({"dev0", "dev1"}), kWait));
-  REQUIRE(rig.sim->waitForDevices(kBar, idsAre({"tty0"}), kWait));
-}
-
 TEST_CASE("reload while the kubelet is away: one resource removed, one changed") {
   ScriptedRig rig(kTwoResources, {.captureLog = true});
-  startWithDevices(rig);
+  rig.startWithFooAndBarDevices();
   rig.sim->stop();  // the kubelet goes away; its socket goes with it
   // The plugin has seen the kubelet go (the stream closed, or kubelet.sock removed).
   REQUIRE(waitFor(
@@ -86,7 +74,7 @@ TEST_CASE("reload while the kubelet is away: one resource removed, one changed")
 
 TEST_CASE("the kubelet drops the ListAndWatch connection without restarting: register again") {
   ScriptedRig rig(kTwoResources, {.captureLog = true});
-  startWithDevices(rig);
+  rig.startWithFooAndBarDevices();
   for (int round = 2; round <= 4; ++round) {
     CAPTURE(round);
     REQUIRE(rig.sim->dropConnection(kFoo));
@@ -109,7 +97,7 @@ TEST_CASE("the kubelet drops the ListAndWatch connection without restarting: reg
 
 TEST_CASE("after a reload every kept resource's inventory equals a fresh scan") {
   ScriptedRig rig(kTwoResources, {.captureLog = true});
-  startWithDevices(rig);
+  rig.startWithFooAndBarDevices();
   // dev1 leaves while no source would see it go (as between the old source's stop and the
   // new one's start); bar's config changes, foo's does not.
   REQUIRE(rig.plugin->send("vanish example.com/foo dev1"));

@@ -24,6 +24,19 @@ void ScriptedRig::startPlugin(const std::vector<std::string>& extraArgs) {
   plugin = std::make_unique<PluginProcess>(binaryFromEnv("SCRIPTED_PLUGIN"), args, logPath);
 }
 
+void ScriptedRig::startWithFooAndBarDevices() {
+  constexpr auto kWait = std::chrono::seconds(5);
+  startPlugin();
+  REQUIRE(sim->waitForRegistrations("example.com/foo", 1, kWait));
+  REQUIRE(sim->waitForRegistrations("example.com/bar", 1, kWait));
+  REQUIRE(
+      plugin->send("add example.com/foo dev0 devnode=/dev/null\n"
+                   "add example.com/foo dev1 devnode=/dev/zero\n"
+                   "add example.com/bar tty0 devnode=/dev/tty"));
+  REQUIRE(sim->waitForDevices("example.com/foo", idsAre({"dev0", "dev1"}), kWait));
+  REQUIRE(sim->waitForDevices("example.com/bar", idsAre({"tty0"}), kWait));
+}
+
 std::string ScriptedRig::socketOf(const std::string& resource) {
   auto info = sim->plugin(resource);
   REQUIRE(info.has_value());

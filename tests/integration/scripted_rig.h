@@ -26,6 +26,10 @@ struct ScriptedRig {
 
   // The scripted plugin with --config configPath --kubelet-dir dir, then `extraArgs`.
   void startPlugin(const std::vector<std::string>& extraArgs = {});
+  // For a config with example.com/foo (block) and example.com/bar (tty): starts the plugin, waits
+  // for both to register, then scripts foo's dev0 (/dev/null) and dev1 (/dev/zero) and bar's
+  // tty0 (/dev/tty) and waits until the simulator has both lists.
+  void startWithFooAndBarDevices();
   // The path of the socket `resource` registered with (REQUIREs a registration).
   std::string socketOf(const std::string& resource);
   // What the plugin logged so far (captureLog only).
