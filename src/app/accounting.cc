@@ -197,4 +197,21 @@ void Accounting::onPreStart(const plugin::AllocationOutcome& outcome) {
   audit(audit::renderAuditLine(event, now()));
 }
 
+void Accounting::onListWithheld(const plugin::OversizeList& list) {
+  metrics_.listOversize(list.resource);
+  if (!list.first) return;  // one line per episode, not one per change while it lasts
+  logError(
+      "device list over the kubelet's message limit: not sent, the kubelet keeps the last "
+      "list that fitted",
+      {{"resource", list.resource},
+       {"bytes", std::to_string(list.bytes)},
+       {"limit", std::to_string(list.limit)},
+       {"devices", std::to_string(list.devices)}});
+}
+
+void Accounting::onListFitsAgain(std::string_view resource, size_t bytes) {
+  logInfo("device list fits the kubelet's message limit again: sent",
+          {{"resource", resource}, {"bytes", std::to_string(bytes)}});
+}
+
 }  // namespace udp::app
