@@ -149,7 +149,7 @@ void Accounting::deviceChanged(std::string_view resource, const plugin::Device* 
     return;
   }
   // A device a container may hold is gone or failing: name the holders (PodResources).
-  podResources_.query([this, event](Result<v1::ListPodResourcesResponse> answer) mutable {
+  podResources_.query([this, event](const kubelet::PodResourcesClient::Answer& answer) mutable {
     if (answer) {
       std::vector<audit::AuditHolder> holders;
       for (const kubelet::Holder& h : kubelet::holdersOf(*answer, event.resource, event.deviceId)) {
