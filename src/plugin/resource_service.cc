@@ -133,6 +133,9 @@ grpc::Status ResourceService::openStream(const grpc::CallContext& call, std::str
   }
   v1beta1::Empty empty;
   if (!parse(request, empty)) return unparsable("Empty");
+  // call.timeout is not armed: the kubelet sends none on ListAndWatch, and a client that does
+  // (grpc-go) cancels the stream itself at its deadline, which ends it here (streamClosed).
+  // The unary methods answer within the turn, so no deadline of a peer can pass inside them.
   streams_.push_back(&stream);
   if (auto list = deviceListMessage()) stream.writeShared(std::move(list), true);
   return grpc::Status::Ok();
