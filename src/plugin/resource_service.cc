@@ -150,10 +150,10 @@ std::shared_ptr<const std::string> ResourceService::deviceListMessage() {
   inventory_.markClean();
   // Encoded apart first, so that a list too large leaves the last good one untouched (streams may
   // still be sending it, and new streams get it).
-  encodeDeviceList(inventory_, oversize_);
-  if (oversize_.size() > maxListBytes_) {
+  encodeDeviceList(inventory_, scratch_);
+  if (scratch_.size() > maxListBytes_) {
     if (observer_ != nullptr) {
-      observer_->onListWithheld({resource_.name, oversize_.size(), maxListBytes_,
+      observer_->onListWithheld({resource_.name, scratch_.size(), maxListBytes_,
                                  inventory_.devices().size(), !withheld_});
     }
     withheld_ = true;
@@ -161,7 +161,7 @@ std::shared_ptr<const std::string> ResourceService::deviceListMessage() {
   }
   // Streams still sending the previous list keep it; it goes with the last of them.
   if (!listMessage_ || listMessage_.use_count() > 1) listMessage_ = std::make_shared<std::string>();
-  listMessage_->swap(oversize_);
+  listMessage_->swap(scratch_);
   if (withheld_ && observer_ != nullptr)
     observer_->onListFitsAgain(resource_.name, listMessage_->size());
   withheld_ = false;

@@ -96,7 +96,7 @@ class ResourceService final : public grpc::Service {
   // Encoded once per change. While no stream holds it any more, the next change re-encodes into
   // the same buffer instead of freeing one list-sized block and allocating another per turn.
   std::shared_ptr<std::string> listMessage_;
-  std::string oversize_;  // where a list that turned out too large was encoded (capacity kept)
+  std::string scratch_;  // each list is encoded here first; swapped in when it fits
 };
 
 }  // namespace udp::plugin
