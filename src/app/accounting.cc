@@ -149,7 +149,7 @@ void Accounting::deviceChanged(std::string_view resource, const plugin::Device* 
     return;
   }
   // A device a container may hold is gone or failing: name the holders (PodResources).
-  podResources_.query([this, event](Result<v1::ListPodResourcesResponse> answer) mutable {
+  podResources_.query([this, event](const kubelet::PodResourcesClient::Answer& answer) mutable {
     if (answer) {
       std::vector<audit::AuditHolder> holders;
       for (const kubelet::Holder& h : kubelet::holdersOf(*answer, event.resource, event.deviceId)) {
@@ -195,6 +195,23 @@ void Accounting::onPreStart(const plugin::AllocationOutcome& outcome) {
   event.deviceIds = outcome.deviceIds;
   event.result = outcome.status.ok() ? "ok" : outcome.status.message;
   audit(audit::renderAuditLine(event, now()));
+}
+
+void Accounting::onListWithheld(const plugin::OversizeList& list) {
+  metrics_.listOversize(list.resource);
+  if (!list.first) return;  // one line per episode, not one per change while it lasts
+  logError(
+      "device list over the kubelet's message limit: not sent, the kubelet keeps the last "
+      "list that fitted",
+      {{"resource", list.resource},
+       {"bytes", std::to_string(list.bytes)},
+       {"limit", std::to_string(list.limit)},
+       {"devices", std::to_string(list.devices)}});
+}
+
+void Accounting::onListFitsAgain(std::string_view resource, size_t bytes) {
+  logInfo("device list fits the kubelet's message limit again: sent",
+          {{"resource", resource}, {"bytes", std::to_string(bytes)}});
 }
 
 }  // namespace udp::app

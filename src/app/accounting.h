@@ -58,6 +58,8 @@ class Accounting final : public plugin::ServiceObserver {
 
   void onAllocate(const plugin::AllocationOutcome& outcome) override;
   void onPreStart(const plugin::AllocationOutcome& outcome) override;
+  void onListWithheld(const plugin::OversizeList& list) override;
+  void onListFitsAgain(std::string_view resource, size_t bytes) override;
 
   const metrics::Metrics& metrics() const { return metrics_; }
   std::string metricsAddress() const;

@@ -121,7 +121,8 @@ void Daemon::removeDevice(std::string_view resource, std::string_view id) {
 bool Daemon::ready() const {
   if (stopping_ || resources_.empty()) return false;
   return std::all_of(resources_.begin(), resources_.end(), [](const auto& r) {
-    return r->registered() && r->service().streamCount() > 0;
+    // A list withheld for its size leaves the kubelet with an older one: not ready.
+    return r->registered() && r->service().streamCount() > 0 && !r->service().listWithheld();
   });
 }
 

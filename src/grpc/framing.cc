@@ -1,19 +1,21 @@
 #include "grpc/framing.h"
 
 #include <algorithm>
-#include <cassert>
 #include <utility>
 
 namespace udp::grpc {
 
-void appendMessageFrame(std::string& out, std::string_view message) {
+bool appendMessageFrame(std::string& out, std::string_view message, uint32_t maxMessageSize) {
+  if (message.size() > maxMessageSize) return false;
   out.reserve(out.size() + kFrameHeaderSize + message.size());
-  appendMessageFrameHeader(out, message.size());
+  if (!appendMessageFrameHeader(out, message.size(), maxMessageSize)) return false;
   out.append(message);
+  return true;
 }
 
-void appendMessageFrameHeader(std::string& out, std::size_t size) {
-  assert(size <= UINT32_MAX);
+bool appendMessageFrameHeader(std::string& out, std::size_t size, uint32_t maxMessageSize) {
+  // Checked in size_t: a length of 4 GiB or more must not wrap into a small uint32_t.
+  if (size > maxMessageSize) return false;
   const auto length = static_cast<uint32_t>(size);
   const char header[kFrameHeaderSize] = {
       0,
@@ -23,6 +25,7 @@ void appendMessageFrameHeader(std::string& out, std::size_t size) {
       static_cast<char>(length & 0xff),
   };
   out.append(header, kFrameHeaderSize);
+  return true;
 }
 
 FrameDecoder::FrameDecoder(uint32_t maxMessageSize) : maxMessageSize_(maxMessageSize) {}

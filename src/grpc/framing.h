@@ -16,11 +16,16 @@ namespace udp::grpc {
 inline constexpr uint32_t kDefaultMaxMessageSize = 4 * 1024 * 1024;
 inline constexpr std::size_t kFrameHeaderSize = 5;
 
-// Appends one uncompressed frame (flag 0) to `out`, keeping what `out` already holds.
-// `message` must be shorter than 4 GiB; callers enforce a far smaller maximum first.
-void appendMessageFrame(std::string& out, std::string_view message);
-// Appends only the 5-byte header of such a frame, for a message of `length` bytes sent apart.
-void appendMessageFrameHeader(std::string& out, std::size_t length);
+// Appends one uncompressed frame (flag 0) to `out`, keeping what `out` already holds. Returns
+// false, appending nothing, when `message` is longer than `maxMessageSize`: the peer (grpc-go,
+// 4 MiB unless configured) would fail the whole call on it, so such a message is never framed.
+// Callers that can do better than an error (keep the last good ListAndWatch list) check first.
+bool appendMessageFrame(std::string& out, std::string_view message,
+                        uint32_t maxMessageSize = kDefaultMaxMessageSize);
+// Appends only the 5-byte header of such a frame, for a message of `length` bytes sent apart;
+// false, appending nothing, under the same rule.
+bool appendMessageFrameHeader(std::string& out, std::size_t length,
+                              uint32_t maxMessageSize = kDefaultMaxMessageSize);
 
 enum class DecodeStatus {
   kOk,

@@ -26,16 +26,17 @@ class ServerConnection::Call final : public ServerStream {
 
   bool writeShared(std::shared_ptr<const std::string> message, bool supersedesQueued) override {
     if (!streaming_ || done_) return false;
-    if (supersedesQueued) dropUnstarted();
     std::string header;
-    appendMessageFrameHeader(header, message->size());
+    // Refused before dropping what is queued: the last good message still goes out.
+    if (!appendMessageFrameHeader(header, message->size())) return false;
+    if (supersedesQueued) dropUnstarted();
     return owner_.http2_.queueShared(stream_, header, std::move(message));
   }
 
   bool queueMessage(std::string_view message, bool supersedesQueued) {
-    if (supersedesQueued) dropUnstarted();
     std::string frame;
-    appendMessageFrame(frame, message);
+    if (!appendMessageFrame(frame, message)) return false;
+    if (supersedesQueued) dropUnstarted();
     return owner_.http2_.queueData(stream_, std::move(frame));
   }
 
@@ -215,6 +216,12 @@ void ServerConnection::dispatch(Call& call) {
   call.messages_.clear();
   if (!status.ok()) {
     respondStatus(call, status);
+    return;
+  }
+  if (response.size() > kDefaultMaxMessageSize) {  // what grpc-go's server answers too
+    respondStatus(call, {StatusCode::kResourceExhausted,
+                         "response of " + std::to_string(response.size()) + " bytes is over " +
+                             std::to_string(kDefaultMaxMessageSize)});
     return;
   }
   http2_.submitResponseHeaders(call.stream_, headers);

@@ -18,6 +18,13 @@ bool UnaryClient::finished() const {
 }
 
 void UnaryClient::start() {
+  started_ = std::chrono::steady_clock::now();
+  if (request_.message.size() > kDefaultMaxMessageSize) {
+    complete({StatusCode::kResourceExhausted, "request of " +
+                                                  std::to_string(request_.message.size()) +
+                                                  " bytes is over the peer's limit"});
+    return;
+  }
   auto address = unixAddress(request_.socketPath);
   if (!address) {
     complete({StatusCode::kUnavailable, address.error().message});
@@ -46,13 +53,16 @@ void UnaryClient::onConnect(int res, uint32_t) noexcept {
       reactor_, std::move(socket_), http2::Role::kClient, static_cast<ConnectionListener&>(*this),
       http2::ConnectionLimits{}, &scope_);
   connection_->start();
+  // The time connect took is gone from the deadline: the peer gets what is left, so its deadline
+  // ends no later than ours (deadlineOp_ still ends the call at request_.deadline either way).
+  auto left = request_.deadline - (std::chrono::steady_clock::now() - started_);
   http2::Headers headers{{":method", "POST"},
                          {":scheme", "http"},
                          {":path", request_.method},
                          {":authority", request_.authority},
                          {"content-type", "application/grpc"},
                          {"te", "trailers"},
-                         {"grpc-timeout", formatGrpcTimeout(request_.deadline)},
+                         {"grpc-timeout", formatGrpcTimeout(left)},
                          {"user-agent", "udev-device-plugin"}};
   stream_ = connection_->submitRequest(headers);
   if (stream_ < 0) {
@@ -60,7 +70,10 @@ void UnaryClient::onConnect(int res, uint32_t) noexcept {
     return;
   }
   std::string frame;
-  appendMessageFrame(frame, request_.message);
+  if (!appendMessageFrame(frame, request_.message)) {  // checked in start(); kept as the rule
+    complete({StatusCode::kResourceExhausted, "request over the peer's limit"});
+    return;
+  }
   connection_->queueData(stream_, std::move(frame));
   connection_->finishStream(stream_, {});
 }

@@ -19,7 +19,10 @@ struct UnaryRequest {
   std::string socketPath;
   std::string method;  // "/v1beta1.Registration/Register"
   std::string authority = "localhost";
-  std::string message;  // serialized request
+  std::string message;  // serialized request; over kDefaultMaxMessageSize: RESOURCE_EXHAUSTED
+  // From start() to the answer, connect included. When it passes, done gets DEADLINE_EXCEEDED
+  // and the connection is shut down, so the server sees the call cancelled rather than holding
+  // it; the server is also told the time left in grpc-timeout, so it gives up no later than we.
   std::chrono::nanoseconds deadline = std::chrono::seconds(15);
 };
 
@@ -62,6 +65,7 @@ class UnaryClient final : private http2::ConnectionListener {
   UniqueFd socket_;         // until connected; then owned by connection_
   std::unique_ptr<http2::Connection> connection_;
   int32_t stream_ = -1;
+  std::chrono::steady_clock::time_point started_{};
 
   FrameDecoder decoder_;
   std::vector<std::string> messages_;

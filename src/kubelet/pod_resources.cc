@@ -33,6 +33,10 @@ void PodResourcesClient::query(Done done) {
     done(makeError(static_cast<int>(grpc::StatusCode::kCancelled), "PodResources client stopped"));
     return;
   }
+  if (!waiting_.empty()) {
+    waiting_.push_back(std::move(done));
+    return;
+  }
   // Checked first so that a node without the API costs no socket and no connect.
   if (socketInodeAt(socketPath_) == 0) {
     done(makeError(-ENOENT, "no PodResources socket at " + socketPath_));
@@ -44,22 +48,24 @@ void PodResourcesClient::query(Done done) {
   call.deadline = kDeadline;
   v1::ListPodResourcesRequest().SerializeToString(&call.message);
 
-  auto onAnswer = [done = std::move(done), path = socketPath_](const grpc::Status& status,
-                                                               const std::string& answer) {
+  auto onAnswer = [this](const grpc::Status& status, const std::string& bytes) {
+    Answer answer = makeError(static_cast<int>(grpc::StatusCode::kInternal), "");
     if (!status.ok()) {
-      done(makeError(static_cast<int>(status.code), "PodResources List on " + path + ": " +
-                                                        grpc::statusCodeName(status.code) + ": " +
-                                                        status.message));
-      return;
+      answer = makeError(static_cast<int>(status.code),
+                         "PodResources List on " + socketPath_ + ": " +
+                             grpc::statusCodeName(status.code) + ": " + status.message);
+    } else if (v1::ListPodResourcesResponse response; response.ParseFromString(bytes)) {
+      answer = std::move(response);
+    } else {
+      answer = makeError(static_cast<int>(grpc::StatusCode::kInternal),
+                         "PodResources List on " + socketPath_ + ": malformed response");
     }
-    v1::ListPodResourcesResponse response;
-    if (!response.ParseFromString(answer)) {
-      done(makeError(static_cast<int>(grpc::StatusCode::kInternal),
-                     "PodResources List on " + path + ": malformed response"));
-      return;
-    }
-    done(std::move(response));
+    // Taken first: a done that queries again starts a new List rather than joining this one.
+    std::vector<Done> waiting = std::move(waiting_);
+    waiting_.clear();
+    for (Done& done : waiting) done(answer);
   };
+  waiting_.push_back(std::move(done));
   auto client = std::make_unique<grpc::UnaryClient>(reactor_, std::move(call), std::move(onAnswer));
   // start() may complete at once, and that done may query again and grow calls_: hold the
   // object, not the slot.

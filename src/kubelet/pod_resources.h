@@ -2,7 +2,8 @@
 
 // Who holds a device (DESIGN.md §3, PodResources): the kubelet's PodResources API answers which
 // pod and container each allocated device ID went to. The audit log names them when a held
-// device turns unhealthy or leaves. One List call per query, over our own unary gRPC client.
+// device turns unhealthy or leaves. One List call answers every query made while it is in flight,
+// over our own unary gRPC client.
 
 #include <chrono>
 #include <functional>
@@ -35,7 +36,8 @@ std::vector<Holder> holdersOf(const v1::ListPodResourcesResponse& response,
 
 class PodResourcesClient {
  public:
-  using Done = std::function<void(Result<v1::ListPodResourcesResponse>)>;
+  using Answer = Result<v1::ListPodResourcesResponse>;
+  using Done = std::function<void(const Answer&)>;
   static constexpr std::chrono::seconds kDeadline{2};
 
   // Destroy only when idle(): each call's ops belong to the kernel until they complete.
@@ -43,9 +45,14 @@ class PodResourcesClient {
   PodResourcesClient(const PodResourcesClient&) = delete;
   PodResourcesClient& operator=(const PodResourcesClient&) = delete;
 
-  // One List call. `done` runs exactly once: from a completion, or before query() returns when
-  // the socket does not exist (no kubelet, or an older one without the API), without connecting.
-  // Errors carry the gRPC status code, or -ENOENT for the missing socket.
+  // Who holds what, from a List call. `done` runs exactly once: from a completion, or before
+  // query() returns when the socket does not exist (no kubelet, or an older one without the API),
+  // without connecting. Errors carry the gRPC status code, or -ENOENT for the missing socket.
+  //
+  // A query made while a List is in flight waits for that List's answer instead of making its
+  // own: when a hub with twenty held devices is unplugged, its removals (one turn, or a few in
+  // quick succession) cost the kubelet one List, not twenty. An answer to a List already under
+  // way is as good as a new one: the kubelet keeps a device's holders when the device leaves.
   void query(Done done);
   // Ends the calls in flight; their `done` gets CANCELLED, as does any later query's.
   void stop();
@@ -57,6 +64,8 @@ class PodResourcesClient {
   reactor::Reactor& reactor_;
   std::string socketPath_;
   std::vector<std::unique_ptr<grpc::UnaryClient>> calls_;
+  // The queries the List in flight will answer; empty when none is.
+  std::vector<Done> waiting_;
   bool stopped_ = false;
 };
 

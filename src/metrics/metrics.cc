@@ -177,6 +177,10 @@ void Metrics::registration(std::string_view resource, bool ok) {
   ++slot(slot(registrations_, resource), ok ? "ok" : "failed");
 }
 
+void Metrics::listOversize(std::string_view resource) {
+  ++slot(listOversize_, resource);
+}
+
 void Metrics::uevent(std::string_view action) {
   static constexpr std::string_view kKnown[] = {"add",    "remove",  "change", "move",
                                                 "online", "offline", "bind",   "unbind"};
@@ -239,7 +243,16 @@ std::string Metrics::renderPrometheus() const {
   w.results(named("registrations_total"), "Register calls to the kubelet, by resource and result.",
             registrations_);
 
-  std::string name = named("kubelet_restarts_total");
+  std::string name;
+  if (!listOversize_.empty()) {
+    name = named("listandwatch_oversize_total");
+    w.family(
+        name, "counter",
+        "Device lists not sent for being over the kubelet's 4 MiB message limit, by resource.");
+    for (const auto& [resource, n] : listOversize_) w.sample(name, {{"resource", resource}}, n);
+  }
+
+  name = named("kubelet_restarts_total");
   w.family(name, "counter", "Kubelet restarts seen (kubelet.sock re-created).");
   w.sample(name, {}, kubeletRestarts_);
 

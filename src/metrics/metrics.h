@@ -32,6 +32,8 @@ class Metrics {
   void observeAllocate(std::string_view resource, double seconds);
   void preStart(std::string_view resource, std::string_view result);
   void registration(std::string_view resource, bool ok);
+  // A ListAndWatch list withheld for being over the kubelet's message limit.
+  void listOversize(std::string_view resource);
   void kubeletRestart() { ++kubeletRestarts_; }
   // The kernel's action (add, remove, change, move, online, offline, bind, unbind); anything
   // else counts as "other", so a label value never comes unbounded from outside.
@@ -73,6 +75,7 @@ class Metrics {
   ByName<Histogram> allocateDurations_;
   Results preStarts_;
   Results registrations_;
+  ByName<uint64_t> listOversize_;
   uint64_t kubeletRestarts_ = 0;
   ByName<uint64_t> uevents_;
   uint64_t rescans_ = 0;

@@ -34,8 +34,9 @@ grpc::Status unparsable(std::string_view what) {
 
 }  // namespace
 
-ResourceService::ResourceService(config::Resource resource, ServiceObserver* observer)
-    : resource_(std::move(resource)), observer_(observer) {}
+ResourceService::ResourceService(config::Resource resource, ServiceObserver* observer,
+                                 uint32_t maxListBytes)
+    : resource_(std::move(resource)), observer_(observer), maxListBytes_(maxListBytes) {}
 
 AllocationOutcome ResourceService::outcomeOf(
     const google::protobuf::RepeatedPtrField<std::string>& ids) const {
@@ -132,8 +133,11 @@ grpc::Status ResourceService::openStream(const grpc::CallContext& call, std::str
   }
   v1beta1::Empty empty;
   if (!parse(request, empty)) return unparsable("Empty");
+  // call.timeout is not armed: the kubelet sends none on ListAndWatch, and a client that does
+  // (grpc-go) cancels the stream itself at its deadline, which ends it here (streamClosed).
+  // The unary methods answer within the turn, so no deadline of a peer can pass inside them.
   streams_.push_back(&stream);
-  stream.writeShared(deviceListMessage(), true);
+  if (auto list = deviceListMessage()) stream.writeShared(std::move(list), true);
   return grpc::Status::Ok();
 }
 
@@ -142,22 +146,38 @@ void ResourceService::streamClosed(grpc::ServerStream& stream) {
 }
 
 std::shared_ptr<const std::string> ResourceService::deviceListMessage() {
-  bool open = !gate_ || gate_();
-  if (!open && !listMessage_) listMessage_ = std::make_shared<std::string>();  // no devices
-  if (open && (inventory_.dirty() || !listMessage_)) {
-    // Streams still sending the previous list keep it; it goes with the last of them.
-    if (!listMessage_ || listMessage_.use_count() > 1) {
-      listMessage_ = std::make_shared<std::string>();
-    }
-    encodeDeviceList(inventory_, *listMessage_);
-    inventory_.markClean();
+  // While the gate is closed the kubelet sees the last list sent (no devices before the first).
+  if (gate_ && !gate_()) {
+    if (!listMessage_) listMessage_ = std::make_shared<std::string>();
+    return listMessage_;
   }
+  if (!inventory_.dirty()) return listMessage_;
+  inventory_.markClean();
+  // Encoded apart first, so that a list too large leaves the last good one untouched (streams may
+  // still be sending it, and new streams get it).
+  encodeDeviceList(inventory_, scratch_);
+  if (scratch_.size() > maxListBytes_) {
+    if (observer_ != nullptr) {
+      observer_->onListWithheld({resource_.name, scratch_.size(), maxListBytes_,
+                                 inventory_.devices().size(), !withheld_});
+    }
+    withheld_ = true;
+    return listMessage_;
+  }
+  // Streams still sending the previous list keep it; it goes with the last of them.
+  if (!listMessage_ || listMessage_.use_count() > 1) listMessage_ = std::make_shared<std::string>();
+  listMessage_->swap(scratch_);
+  if (withheld_ && observer_ != nullptr)
+    observer_->onListFitsAgain(resource_.name, listMessage_->size());
+  withheld_ = false;
   return listMessage_;
 }
 
 void ResourceService::publishIfChanged() {
   if (!inventory_.dirty() || (gate_ && !gate_())) return;
   std::shared_ptr<const std::string> message = deviceListMessage();
+  // Nothing new to send: the streams already have (or are sending) the last list that fitted.
+  if (withheld_ || !message) return;
   // write() may close a stream (a peer that stopped reading), which calls streamClosed and edits
   // streams_: iterate over a copy.
   std::vector<grpc::ServerStream*> streams = streams_;

@@ -12,6 +12,7 @@
 #include <google/protobuf/repeated_ptr_field.h>
 
 #include "config/config.h"
+#include "grpc/framing.h"
 #include "grpc/service.h"
 #include "plugin/inventory.h"
 
@@ -27,16 +28,34 @@ struct AllocationOutcome {
   std::chrono::nanoseconds duration{0};
 };
 
+// A device list the kubelet would refuse, so it was not sent (see ResourceService).
+struct OversizeList {
+  std::string_view resource;
+  size_t bytes = 0;    // the encoded ListAndWatchResponse
+  size_t limit = 0;    // the most the kubelet accepts
+  size_t devices = 0;  // in the inventory now
+  bool first = false;  // the first since a list last fitted: worth a log line
+};
+
 class ServiceObserver {
  public:
   virtual ~ServiceObserver() = default;
   virtual void onAllocate(const AllocationOutcome& outcome) = 0;
   virtual void onPreStart(const AllocationOutcome& outcome) = 0;
+  // Once per withheld list (each change while the list is too large).
+  virtual void onListWithheld(const OversizeList& list) { (void)list; }
+  // The list fits again and went out.
+  virtual void onListFitsAgain(std::string_view resource, size_t bytes) {
+    (void)resource;
+    (void)bytes;
+  }
 };
 
 class ResourceService final : public grpc::Service {
  public:
-  explicit ResourceService(config::Resource resource, ServiceObserver* observer = nullptr);
+  // `maxListBytes`: the largest ListAndWatchResponse sent (the kubelet's receive limit).
+  explicit ResourceService(config::Resource resource, ServiceObserver* observer = nullptr,
+                           uint32_t maxListBytes = grpc::kDefaultMaxMessageSize);
 
   const config::Resource& resource() const { return resource_; }
   Inventory& inventory() { return inventory_; }
@@ -44,11 +63,18 @@ class ResourceService final : public grpc::Service {
 
   // Sends the device list to every open stream if it changed since the last send: changes made
   // within one reactor turn go out as one message.
+  //
+  // A list over `maxListBytes` is not sent. The kubelet (grpc-go, 4 MiB) would fail the stream
+  // on it, mark every device of the resource unhealthy and never dial again; so the streams keep
+  // the last list that fitted (a new stream gets that one too, or nothing if none ever fitted)
+  // and the observer hears of it (a log line, a metric). The next change that fits goes out.
   void publishIfChanged();
   // While `gate` returns false the kubelet sees no change: new streams get the last list sent
   // (empty before the first), and publishIfChanged waits. A CDI resource closes it until its
   // spec on disk names every device of the inventory.
   void setPublishGate(std::function<bool()> gate) { gate_ = std::move(gate); }
+  // True while the inventory's list is too large and the kubelet has an older one.
+  bool listWithheld() const { return withheld_; }
   // Ends every ListAndWatch stream with OK (shutdown: the kubelet stops admitting pods).
   void endStreams();
   size_t streamCount() const { return streams_.size(); }
@@ -61,18 +87,22 @@ class ResourceService final : public grpc::Service {
   void streamClosed(grpc::ServerStream& stream) override;
 
  private:
-  // The encoded ListAndWatchResponse, shared by every stream that sends it.
+  // The encoded ListAndWatchResponse, shared by every stream that sends it: the last one that
+  // fitted, null if none has.
   std::shared_ptr<const std::string> deviceListMessage();
   AllocationOutcome outcomeOf(const google::protobuf::RepeatedPtrField<std::string>& ids) const;
 
   config::Resource resource_;
   ServiceObserver* observer_;  // borrowed; may be null
   std::function<bool()> gate_;
+  uint32_t maxListBytes_;
+  bool withheld_ = false;
   Inventory inventory_;
   std::vector<grpc::ServerStream*> streams_;  // borrowed until streamClosed
   // Encoded once per change. While no stream holds it any more, the next change re-encodes into
   // the same buffer instead of freeing one list-sized block and allocating another per turn.
   std::shared_ptr<std::string> listMessage_;
+  std::string scratch_;  // each list is encoded here first; swapped in when it fits
 };
 
 }  // namespace udp::plugin

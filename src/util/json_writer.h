@@ -37,7 +37,11 @@ class JsonWriter {
   bool afterKey_ = false;
 };
 
-// Appends `text` as a JSON string literal, quotes included.
+// Appends `text` as a JSON string literal, quotes included. The literal is always valid UTF-8,
+// whatever `text` holds (sysfs strings such as a USB model are bytes, not text): each ill-formed
+// part becomes U+FFFD, one per maximal subpart as Unicode §3.9 and the WHATWG decoder do, so
+// overlongs, surrogates, code points above U+10FFFF and truncated sequences never reach a reader
+// that would reject the whole line. Well-formed UTF-8 passes through unescaped.
 void appendJsonString(std::string& out, std::string_view text);
 
 }  // namespace udp

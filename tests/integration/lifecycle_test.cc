@@ -100,13 +100,15 @@ TEST_CASE("after a reload every kept resource's inventory equals a fresh scan") 
   rig.startWithFooAndBarDevices();
   // dev1 leaves while no source would see it go (as between the old source's stop and the
   // new one's start); bar's config changes, foo's does not.
-  REQUIRE(rig.plugin->send("vanish example.com/foo dev1"));
+  REQUIRE(rig.plugin->send("vanish example.com/foo dev1\nadd example.com/bar tty1"));
+  // tty1 arriving shows the script line before it was read too.
+  REQUIRE(rig.sim->waitForDevices(kBar, idsAre({"tty0", "tty1"}), kWait));
   rig.tmp.write("config.yaml", std::string(kTwoResources) + "    env: {B: x}\n");
   REQUIRE(kill(rig.plugin->pid(), SIGHUP) == 0);
   REQUIRE_MESSAGE(rig.sim->waitForDevices(kFoo, idsAre({"dev0"}), kWait), rig.log());
   CHECK(rig.sim->plugin(kFoo)->registrations == 1);  // kept: the same registration and stream
   REQUIRE(rig.sim->waitForRegistrations(kBar, 2, kWait));
-  REQUIRE(rig.sim->waitForDevices(kBar, idsAre({"tty0"}), kWait));
+  REQUIRE(rig.sim->waitForDevices(kBar, idsAre({"tty0", "tty1"}), kWait));
   CHECK(rig.plugin->terminate() == 0);
 }
 

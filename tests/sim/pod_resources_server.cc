@@ -23,11 +23,24 @@ class PodResourcesServer::Service final : public v1::PodResourcesLister::Service
  public:
   explicit Service(PodResourcesServer& server) : server_(server) {}
 
-  grpc::Status List(grpc::ServerContext*, const v1::ListPodResourcesRequest*,
+  grpc::Status List(grpc::ServerContext* context, const v1::ListPodResourcesRequest*,
                     v1::ListPodResourcesResponse* response) override {
-    std::lock_guard lock(server_.mutex_);
-    *response = server_.content_;
+    std::unique_lock lock(server_.mutex_);
     ++server_.calls_;
+    const auto deadline = context->deadline();
+    server_.lastTimeLeft_ = deadline == std::chrono::system_clock::time_point::max()
+                                ? std::chrono::milliseconds(-1)
+                                : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      deadline - std::chrono::system_clock::now());
+    // grpc++ signals a client's cancel only through IsCancelled(), hence the bounded waits.
+    while (server_.held_ && !context->IsCancelled()) {
+      server_.released_.wait_for(lock, std::chrono::milliseconds(5));
+    }
+    if (context->IsCancelled()) {
+      ++server_.abandoned_;
+      return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+    }
+    *response = server_.content_;
     return grpc::Status::OK;
   }
 
@@ -75,6 +88,24 @@ void PodResourcesServer::stop() {
 void PodResourcesServer::set(v1::ListPodResourcesResponse content) {
   std::lock_guard lock(mutex_);
   content_ = std::move(content);
+}
+
+void PodResourcesServer::hold(bool held) {
+  {
+    std::lock_guard lock(mutex_);
+    held_ = held;
+  }
+  released_.notify_all();
+}
+
+std::chrono::milliseconds PodResourcesServer::lastTimeLeft() {
+  std::lock_guard lock(mutex_);
+  return lastTimeLeft_;
+}
+
+uint64_t PodResourcesServer::abandoned() {
+  std::lock_guard lock(mutex_);
+  return abandoned_;
 }
 
 uint64_t PodResourcesServer::calls() {

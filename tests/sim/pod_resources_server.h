@@ -7,6 +7,8 @@
 // namespace udp would mean udp::grpc.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -34,8 +36,16 @@ class PodResourcesServer {
 
   // What List answers from now on.
   void set(v1::ListPodResourcesResponse content);
-  // List calls answered so far.
+  // List calls received so far (answered, waiting, or given up by their client).
   uint64_t calls();
+  // While held, List calls wait before answering, until released or until their client goes
+  // away (cancels, or its deadline passes): a kubelet slow to answer.
+  void hold(bool held);
+  // Held List calls whose client went away before an answer.
+  uint64_t abandoned();
+  // The time the last List call had left when it arrived, from its grpc-timeout header; -1 when
+  // it came without one.
+  std::chrono::milliseconds lastTimeLeft();
 
  private:
   class Service;
@@ -48,6 +58,10 @@ class PodResourcesServer {
   std::mutex mutex_;  // guards what the gRPC threads read
   v1::ListPodResourcesResponse content_;
   uint64_t calls_ = 0;
+  bool held_ = false;
+  uint64_t abandoned_ = 0;
+  std::chrono::milliseconds lastTimeLeft_{-1};
+  std::condition_variable released_;
 };
 
 }  // namespace udp::sim

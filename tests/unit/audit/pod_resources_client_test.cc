@@ -188,3 +188,101 @@ TEST_CASE("stop cancels the call in flight and answers later queries at once") {
   }
   CHECK(client.idle());
 }
+
+namespace {
+
+// Runs the reactor until `done()` holds and the client is idle, or 6 s pass.
+template <typename Pred>
+bool runUntil(udp::reactor::Reactor& reactor, PodResourcesClient& client, Pred done) {
+  auto deadline = std::chrono::steady_clock::now() + 6s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done() && client.idle()) return true;
+    reactor.runOnce(10ms);
+    client.sweep();
+  }
+  return false;
+}
+
+using Answer = PodResourcesClient::Answer;
+
+}  // namespace
+
+TEST_CASE("a mass removal costs one List: queries while a List is in flight share its answer") {
+  TempDir dir;
+  const std::string socket = dir.path() + "/pod-resources/kubelet.sock";
+  udp::sim::PodResourcesServer sim;
+  sim.set(twoPods());
+  REQUIRE(sim.start(socket));
+  auto reactor = makeReactor();
+  PodResourcesClient client(*reactor, socket);
+  std::vector<std::optional<Answer>> answers(20);
+
+  SUBCASE("twenty queries in one turn") {
+    for (auto& answer : answers) client.query([&](const Answer& r) { answer.emplace(r); });
+    REQUIRE(runUntil(*reactor, client, [&] { return answers.back().has_value(); }));
+  }
+  SUBCASE("queries arriving while the kubelet is still answering") {
+    sim.hold(true);
+    answers[0].reset();
+    client.query([&](const Answer& r) { answers[0].emplace(r); });
+    // Until the kubelet has the call in hand: the others certainly come after it started.
+    for (int i = 0; i < 600 && sim.calls() == 0; ++i) reactor->runOnce(10ms);
+    REQUIRE(sim.calls() == 1);
+    if (answers[0]) {
+      std::string what = answers[0]->ok() ? "answered" : answers[0]->error().message;
+      MESSAGE(what);
+    }
+    REQUIRE_FALSE(answers[0].has_value());
+    for (size_t i = 1; i < answers.size(); ++i) {
+      client.query([&, i](const Answer& r) { answers[i].emplace(r); });
+      reactor->runOnce(1ms);
+    }
+    CHECK_FALSE(answers[0].has_value());
+    sim.hold(false);
+    REQUIRE(runUntil(*reactor, client, [&] { return answers.back().has_value(); }));
+  }
+  CHECK(sim.calls() == 1);
+  for (const auto& answer : answers) {
+    REQUIRE(answer.has_value());
+    REQUIRE_MESSAGE(answer->ok(), answer->error().message);
+    CHECK(holdersOf(**answer, "example.com/serial", "FT1").size() == 1);
+  }
+
+  // The next query, once that List has answered, asks again.
+  std::optional<Answer> later;
+  client.query([&](const Answer& r) { later.emplace(r); });
+  REQUIRE(runUntil(*reactor, client, [&] { return later.has_value(); }));
+  CHECK(later->ok());
+  CHECK(sim.calls() == 2);
+}
+
+TEST_CASE("a done that queries again starts a new List; stop cancels every waiting query") {
+  TempDir dir;
+  const std::string socket = dir.path() + "/pod-resources/kubelet.sock";
+  udp::sim::PodResourcesServer sim;
+  REQUIRE(sim.start(socket));
+  auto reactor = makeReactor();
+  PodResourcesClient client(*reactor, socket);
+
+  std::optional<Answer> first, again;
+  client.query([&](const Answer& r) {
+    first.emplace(r);
+    client.query([&](const Answer& r2) { again.emplace(r2); });
+  });
+  REQUIRE(runUntil(*reactor, client, [&] { return again.has_value(); }));
+  CHECK(first->ok());
+  CHECK(again->ok());
+  CHECK(sim.calls() == 2);
+
+  sim.hold(true);
+  std::optional<Answer> a, b;
+  client.query([&](const Answer& r) { a.emplace(r); });
+  client.query([&](const Answer& r) { b.emplace(r); });
+  client.stop();
+  REQUIRE(a.has_value());
+  REQUIRE(b.has_value());
+  CHECK(a->error().code == static_cast<int>(udp::grpc::StatusCode::kCancelled));
+  CHECK(b->error().code == static_cast<int>(udp::grpc::StatusCode::kCancelled));
+  CHECK(runUntil(*reactor, client, [] { return true; }));
+  sim.hold(false);
+}

@@ -61,6 +61,36 @@ TEST_CASE("appendMessageFrame writes flag 0 and a big-endian length after what i
   CHECK(frame("hi") == std::string("\x00\x00\x00\x00\x02hi", 7));
 }
 
+TEST_CASE("the encoder refuses a message over the maximum and appends nothing") {
+  using udp::grpc::appendMessageFrameHeader;
+  using udp::grpc::kDefaultMaxMessageSize;
+  std::string out = "kept";
+  CHECK_FALSE(appendMessageFrame(out, "12345", 4));
+  CHECK_FALSE(appendMessageFrameHeader(out, 5, 4));
+  CHECK(out == "kept");
+  CHECK(appendMessageFrame(out, "1234", 4));
+  CHECK(out == std::string("kept\0\0\0\0\x04"
+                           "1234",
+                           13));
+
+  // The default is grpc-go's receive limit: 4 MiB of message, the 5-byte header not counted.
+  out.clear();
+  CHECK(appendMessageFrameHeader(out, kDefaultMaxMessageSize));
+  CHECK(out == std::string("\0\0\x40\0\0", 5));
+  CHECK_FALSE(appendMessageFrameHeader(out, kDefaultMaxMessageSize + 1));
+  CHECK(out.size() == 5);
+  const std::string big(kDefaultMaxMessageSize + 1, 'b');
+  CHECK_FALSE(appendMessageFrame(out, big));
+  CHECK(out.size() == 5);
+
+  // Lengths the 4-byte field cannot hold are refused, not wrapped into a small length.
+  CHECK_FALSE(appendMessageFrameHeader(out, std::size_t{1} << 32, UINT32_MAX));
+  CHECK_FALSE(appendMessageFrameHeader(out, (std::size_t{1} << 32) + 5, UINT32_MAX));
+  CHECK(out.size() == 5);
+  CHECK(appendMessageFrameHeader(out, UINT32_MAX, UINT32_MAX));
+  CHECK(out.substr(5) == std::string("\0\xff\xff\xff\xff", 5));
+}
+
 TEST_CASE("decoding the whole stream at once returns every message in order") {
   const auto messages = sampleMessages();
   const std::string wire = encodeAll(messages);

@@ -194,3 +194,15 @@ TEST_CASE("the endpoint handler") {
   CHECK(handler("GET", "/nope").status == 404);
   CHECK(makeEndpointHandler(m)("GET", "/readyz").status == 200);
 }
+
+TEST_CASE("withheld ListAndWatch lists are counted per resource, once one was") {
+  Metrics m("v", "c");
+  CHECK(m.renderPrometheus().find("listandwatch_oversize_total") == std::string::npos);
+  m.listOversize("example.com/a");
+  m.listOversize("example.com/a");
+  m.forgetResource("example.com/a");  // a counter: it stays
+  CHECK(m.renderPrometheus().find(
+            "# TYPE udev_device_plugin_listandwatch_oversize_total counter\n"
+            "udev_device_plugin_listandwatch_oversize_total{resource=\"example.com/a\"} 2\n") !=
+        std::string::npos);
+}

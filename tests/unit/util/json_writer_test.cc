@@ -1,0 +1,125 @@
+#include "util/json_writer.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <string_view>
+
+using udp::appendJsonString;
+using udp::JsonWriter;
+
+namespace {
+
+// The JSON literal of `bytes`, quotes stripped.
+std::string literal(std::string_view bytes) {
+  std::string out;
+  appendJsonString(out, bytes);
+  REQUIRE(out.size() >= 2);
+  return out.substr(1, out.size() - 2);
+}
+
+const std::string kFffd = "\xef\xbf\xbd";
+
+// An independent strict UTF-8 check (RFC 3629 by code point arithmetic, not by table), so the
+// writer is not judged by its own rules.
+bool validUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+    unsigned char c = b(i);
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80) {
+      n = 1;
+      cp = c;
+    } else if ((c & 0xe0) == 0xc0) {
+      n = 2;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 3;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      n = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k) {
+      if ((b(i + k) & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (b(i + k) & 0x3f);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("well-formed UTF-8 passes through unescaped, at every length") {
+  const std::string text =
+      "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x8c \xef\xbf\xbf \xf4\x8f\xbf\xbf";
+  CHECK(literal(text) == text);
+  CHECK(literal("\xed\x9f\xbf") == "\xed\x9f\xbf");  // U+D7FF, just below the surrogates
+  CHECK(literal("\xee\x80\x80") == "\xee\x80\x80");  // U+E000, just above them
+}
+
+TEST_CASE("escapes: quote, backslash, control characters") {
+  CHECK(literal("a\"b\\c\n\r\t") == "a\\\"b\\\\c\\n\\r\\t");
+  CHECK(literal(std::string_view("\x00\x01\x1f\x7f", 4)) == "\\u0000\\u0001\\u001f\x7f");
+}
+
+TEST_CASE("ill-formed UTF-8 becomes U+FFFD, one per maximal subpart") {
+  SUBCASE("stray continuation bytes and bytes that never appear") {
+    CHECK(literal("a\x80z") == "a" + kFffd + "z");
+    CHECK(literal("\xbf\xbf") == kFffd + kFffd);
+    CHECK(literal("\xfe\xff") == kFffd + kFffd);
+    CHECK(literal("\xf5\x80\x80\x80") == kFffd + kFffd + kFffd + kFffd);
+  }
+  SUBCASE("overlongs") {
+    CHECK(literal("\xc0\xaf") == kFffd + kFffd);  // '/' in two bytes
+    CHECK(literal("\xc1\xbf") == kFffd + kFffd);
+    CHECK(literal("\xe0\x80\xaf") == kFffd + kFffd + kFffd);
+    CHECK(literal("\xf0\x80\x80\xaf") == kFffd + kFffd + kFffd + kFffd);
+  }
+  SUBCASE("surrogates, alone or paired as CESU-8") {
+    CHECK(literal("\xed\xa0\x80") == kFffd + kFffd + kFffd);
+    CHECK(literal("\xed\xa0\xbd\xed\xb2\xa9") == kFffd + kFffd + kFffd + kFffd + kFffd + kFffd);
+  }
+  SUBCASE("above U+10FFFF") {
+    CHECK(literal("\xf4\x90\x80\x80") == kFffd + kFffd + kFffd + kFffd);
+  }
+  SUBCASE("truncated sequences: one replacement for the valid prefix, then go on") {
+    CHECK(literal("\xe2\x82") == kFffd);
+    CHECK(literal("\xe2\x82z") == kFffd + "z");
+    CHECK(literal("\xf0\x9f\x94") == kFffd);
+    CHECK(literal("\xf0\x9f\x94\xe2\x82\xac") == kFffd + "\xe2\x82\xac");
+    CHECK(literal("x\xc3") == "x" + kFffd);
+    CHECK(literal("\xc3\"") == kFffd + "\\\"");
+  }
+}
+
+TEST_CASE("any byte string comes out as valid UTF-8 (every 1- and 2-byte input, prefixes of 3)") {
+  for (int a = 0; a < 256; ++a) {
+    std::string one(1, static_cast<char>(a));
+    REQUIRE(validUtf8(literal(one)));
+    for (int b = 0; b < 256; ++b) {
+      std::string two = one + static_cast<char>(b);
+      REQUIRE_MESSAGE(validUtf8(literal(two)), a << " " << b);
+      std::string three = two + "\x80";
+      REQUIRE_MESSAGE(validUtf8(literal(three)), a << " " << b << " 80");
+      // Well-formed input is never altered.
+      if (validUtf8(two) && a >= 0x20 && b >= 0x20 && a != '"' && a != '\\' && b != '"' &&
+          b != '\\') {
+        CHECK(literal(two) == two);
+      }
+    }
+  }
+}
+
+TEST_CASE("keys and values of a document both go through the same check") {
+  JsonWriter json;
+  json.beginObject().key("model\xff").value("USB\xc0 Serial").endObject();
+  CHECK(json.text() == "{\"model" + kFffd + "\":\"USB" + kFffd + " Serial\"}");
+}
