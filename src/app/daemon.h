@@ -51,6 +51,10 @@ class Daemon final : public plugin::DeviceSink,
   void removeDevice(std::string_view resource, std::string_view id) override;
   void onUevent(std::string_view action) override { accounting_.uevent(action); }
   void onRescan() override { accounting_.rescan(); }
+  void onSourceUp() override { accounting_.componentUp(kDeviceSourceComponent); }
+  void onSourceDown(std::string_view cause) override {
+    accounting_.componentDown(kDeviceSourceComponent, cause);
+  }
 
   // SIGHUP: the reloader also returns the new file's sha256 through this.
   void setConfigSha256(std::string sha) { options_.configSha256 = std::move(sha); }
@@ -65,6 +69,10 @@ class Daemon final : public plugin::DeviceSink,
   void onEntryCreated(std::string_view name) override;
   void onEntryRemoved(std::string_view name) override;
   void onDirectoryReset() override;
+  void onWatchUp() override { accounting_.componentUp(kKubeletDirWatchComponent); }
+  void onWatchDown(std::string_view cause) override {
+    accounting_.componentDown(kKubeletDirWatchComponent, cause);
+  }
   void onSignal(int signo);
   void onTurnEnd();
   void onDrainTimer(int res, uint32_t flags) noexcept;
