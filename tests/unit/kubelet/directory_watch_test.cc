@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "../../support/temp_dir.h"
+
 namespace udp::kubelet {
 namespace {
 
@@ -36,18 +38,7 @@ struct Recorder final : DirectoryListener {
   }
 };
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char templ[] = "/tmp/udp-dirwatch-XXXXXX";
-    REQUIRE(mkdtemp(templ) != nullptr);
-    path = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using testing::TempDir;
 
 std::unique_ptr<reactor::Reactor> makeReactor(reactor::Backend backend) {
   auto r = reactor::Reactor::create(backend, 64);
@@ -96,7 +87,7 @@ reactor::Backend backendUnderTest() {
 TEST_CASE("directory watch: entries created and removed, the directory made when missing") {
   auto reactor = makeReactor(backendUnderTest());
   TempDir tmp;
-  std::string dir = tmp.path + "/a/device-plugins";
+  std::string dir = tmp.path() + "/a/device-plugins";
   Recorder rec;
   DirectoryWatch watch(*reactor, dir, rec);
   REQUIRE(watch.start().ok());
@@ -114,7 +105,7 @@ TEST_CASE("directory watch: entries created and removed, the directory made when
 TEST_CASE("directory watch: the directory deleted is made again at once, without a failure") {
   auto reactor = makeReactor(backendUnderTest());
   TempDir tmp;
-  std::string dir = tmp.path + "/device-plugins";
+  std::string dir = tmp.path() + "/device-plugins";
   Recorder rec;
   DirectoryWatch watch(*reactor, dir, rec);
   REQUIRE(watch.start().ok());
@@ -134,8 +125,8 @@ TEST_CASE("directory watch: the directory deleted is made again at once, without
 TEST_CASE("directory watch: unwatchable, it fails once, retries with backoff and recovers") {
   auto reactor = makeReactor(backendUnderTest());
   TempDir tmp;
-  std::string dir = tmp.path + "/device-plugins";
-  std::string blocker = tmp.path + "/blocker";
+  std::string dir = tmp.path() + "/device-plugins";
+  std::string blocker = tmp.path() + "/blocker";
   Recorder rec;
   DirectoryWatch watch(*reactor, dir, rec, BackoffTiming{5ms, 40ms});
   REQUIRE(watch.start().ok());
@@ -177,8 +168,8 @@ TEST_CASE("directory watch: unwatchable, it fails once, retries with backoff and
 TEST_CASE("directory watch: stopped while failing, it goes idle") {
   auto reactor = makeReactor(backendUnderTest());
   TempDir tmp;
-  std::string dir = tmp.path + "/device-plugins";
-  std::string blocker = tmp.path + "/blocker";
+  std::string dir = tmp.path() + "/device-plugins";
+  std::string blocker = tmp.path() + "/blocker";
   Recorder rec;
   DirectoryWatch watch(*reactor, dir, rec, BackoffTiming{1000ms, 1000ms});
   REQUIRE(watch.start().ok());
