@@ -57,6 +57,7 @@ Result<void> Accounting::start() {
   metrics::EndpointHooks hooks;
   hooks.refresh = [this](metrics::Metrics& m) { m.setReactorTurns(daemon_.reactorTurns()); };
   hooks.ready = [this] { return daemon_.ready(); };
+  hooks.failing = [this] { return failingComponents(); };
   metrics::HttpHandler endpoints = metrics::makeEndpointHandler(metrics_, std::move(hooks));
   http_ = std::make_unique<metrics::HttpServer>(
       reactor_, [this, endpoints](std::string_view method, std::string_view path) {
@@ -119,6 +120,27 @@ void Accounting::registration(std::string_view resource, std::string_view endpoi
 void Accounting::kubeletRestarted(std::string_view kubeletDir) {
   metrics_.kubeletRestart();
   audit(audit::renderAuditLine(audit::KubeletRestartAudit{std::string(kubeletDir)}, now()));
+}
+
+void Accounting::componentUp(std::string_view component) {
+  metrics_.setComponentUp(component, true);
+  if (auto it = down_.find(component); it != down_.end()) down_.erase(it);
+}
+
+void Accounting::componentDown(std::string_view component, std::string_view cause) {
+  metrics_.componentFailure(component);
+  down_.insert_or_assign(std::string(component), std::string(cause));
+}
+
+std::string Accounting::failingComponents() const {
+  std::string out;
+  for (const auto& [component, cause] : down_) {
+    if (!out.empty()) out += "; ";
+    out += component;
+    out += ": ";
+    out += cause;
+  }
+  return out;
 }
 
 void Accounting::resourceState(std::string_view resource, size_t healthy, size_t unhealthy,

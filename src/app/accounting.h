@@ -27,6 +27,11 @@ struct AccountingOptions {
   std::string podResourcesSocket = kubelet::kPodResourcesSocket;
 };
 
+// The parts that fail on their own and retry (DESIGN.md §5.9), as the metrics and /readyz
+// name them.
+inline constexpr std::string_view kDeviceSourceComponent = "device_source";
+inline constexpr std::string_view kKubeletDirWatchComponent = "kubelet_dir_watch";
+
 // What the accounting side asks of the daemon, for /readyz and /describe.
 class DaemonView {
  public:
@@ -55,6 +60,13 @@ class Accounting final : public plugin::ServiceObserver {
   void resourceState(std::string_view resource, size_t healthy, size_t unhealthy, size_t streams,
                      bool registered);
   void forgetResource(std::string_view resource) { metrics_.forgetResource(resource); }
+  // A component works (started, or recovered): its gauge is 1 and /readyz no longer names it.
+  void componentUp(std::string_view component);
+  // A component failed and retries: its gauge is 0, its failures counter grows, and /readyz
+  // answers 503 naming it and `cause` until componentUp. The component logs; this does not.
+  void componentDown(std::string_view component, std::string_view cause);
+  // "component: cause" for each failing one, "; "-separated; empty when none fails.
+  std::string failingComponents() const;
 
   void onAllocate(const plugin::AllocationOutcome& outcome) override;
   void onPreStart(const plugin::AllocationOutcome& outcome) override;
@@ -78,6 +90,8 @@ class Accounting final : public plugin::ServiceObserver {
   // Device IDs handed to containers, per resource: only their loss is worth asking the kubelet
   // who holds them.
   std::map<std::string, std::set<std::string>, std::less<>> allocated_;
+  // Failing components → the cause each failed with.
+  std::map<std::string, std::string, std::less<>> down_;
 };
 
 }  // namespace udp::app

@@ -221,9 +221,10 @@ void Daemon::reload() {
   resources_ = std::move(runtimes);
   // Rules may have changed, and devices may have come and gone meanwhile: a fresh source scans
   // again; unchanged resources see identical devices, so their streams stay quiet.
-  source_->stop();
-  retiredSources_.push_back(std::move(source_));
-  if (auto r = startSource(true); !r) logError("reload: " + r.error().message);
+  retireSource();
+  reactor_.cancel(sourceRetryOp_);
+  sourceBackoff_.reset();
+  if (auto r = startSource(true); !r) restartSourceLater(r.error());
   for (size_t i : made) {
     if (auto r = resources_[i]->registration().start(); !r) {
       logError("reload: " + r.error().message, {{"resource", config_.resources[i].name}});
@@ -233,12 +234,39 @@ void Daemon::reload() {
           std::to_string(plan.unchanged()) + " unchanged");
 }
 
+void Daemon::retireSource() {
+  if (!source_) return;
+  source_->stop();
+  retiredSources_.push_back(std::move(source_));
+}
+
+void Daemon::restartSourceLater(const Error& error) {
+  auto delay = sourceBackoff_.next();
+  logError("reload: " + error.message + "; retrying in " + std::to_string(delay.count()) + " ms");
+  accounting_.componentDown(kDeviceSourceComponent, error.message);
+  retireSource();
+  // A timer still in flight (cancelled by a reload) retries from its completion instead.
+  if (!sourceRetryOp_.pending()) reactor_.timeout(sourceRetryOp_, delay);
+}
+
+void Daemon::onSourceRetryTimer(int, uint32_t) noexcept {
+  // Cancelled or due alike: whoever has no source tries again.
+  if (stopping_ || source_) return;
+  if (auto r = startSource(true); !r) {
+    restartSourceLater(r.error());
+    return;
+  }
+  sourceBackoff_.reset();
+  logInfo("the device source started again");
+}
+
 void Daemon::requestStop() {
   if (stopping_) return;
   stopping_ = true;
   systemd_.stopping();
   signals_.stop();
   watch_.stop();
+  reactor_.cancel(sourceRetryOp_);
   if (source_) source_->stop();
   for (auto& runtime : resources_) runtime->shutDown();
   accounting_.stop();

@@ -25,6 +25,7 @@
 #include "kubelet/directory_watch.h"
 #include "plugin/device_source.h"
 #include "reactor/reactor.h"
+#include "util/backoff.h"
 
 namespace udp::app {
 
@@ -59,6 +60,10 @@ class Daemon final : public plugin::DeviceSink,
   void removeDevice(std::string_view resource, std::string_view id) override;
   void onUevent(std::string_view action) override { accounting_.uevent(action); }
   void onRescan() override { accounting_.rescan(); }
+  void onSourceUp() override { accounting_.componentUp(kDeviceSourceComponent); }
+  void onSourceDown(std::string_view cause) override {
+    accounting_.componentDown(kDeviceSourceComponent, cause);
+  }
 
   // SIGHUP: the reloader also returns the new file's sha256 through this.
   void setConfigSha256(std::string sha) { options_.configSha256 = std::move(sha); }
@@ -71,15 +76,24 @@ class Daemon final : public plugin::DeviceSink,
   void onEntryCreated(std::string_view name) override;
   void onEntryRemoved(std::string_view name) override;
   void onDirectoryReset() override;
+  void onWatchUp() override { accounting_.componentUp(kKubeletDirWatchComponent); }
+  void onWatchDown(std::string_view cause) override {
+    accounting_.componentDown(kKubeletDirWatchComponent, cause);
+  }
+
   void onSignal(int signo);
   void onTurnEnd();
   void onDrainTimer(int res, uint32_t flags) noexcept;
+  void onSourceRetryTimer(int res, uint32_t flags) noexcept;
   ResourceRuntime* find(std::string_view resource);
   std::unique_ptr<ResourceRuntime> makeRuntime(const config::Resource& resource);
   void reload();
   // Starts a device source for config_; after a reload, every device of a kept resource that
   // the new source's first scan did not report leaves the inventory.
   Result<void> startSource(bool reconcile);
+  // After a reload whose new source failed to start: down, retried with backoff until it starts.
+  void restartSourceLater(const Error& error);
+  void retireSource();
 
   reactor::Reactor& reactor_;
   config::Config config_;
@@ -99,6 +113,8 @@ class Daemon final : public plugin::DeviceSink,
   bool started_ = false;
   bool stopping_ = false;
   reactor::Op drainOp_{reactor::bindOp<&Daemon::onDrainTimer>(this)};
+  Backoff sourceBackoff_;
+  reactor::Op sourceRetryOp_{reactor::bindOp<&Daemon::onSourceRetryTimer>(this)};
 };
 
 }  // namespace udp::app

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "kubelet/inotify_events.h"
+#include "util/log.h"
 
 namespace udp::kubelet {
 
@@ -21,8 +22,8 @@ Result<void> makeDirectories(const std::string& path, mode_t mode) {
 }
 
 DirectoryWatch::DirectoryWatch(reactor::Reactor& reactor, std::string dir,
-                               DirectoryListener& listener)
-    : reactor_(reactor), dir_(std::move(dir)), listener_(listener) {
+                               DirectoryListener& listener, BackoffTiming retry)
+    : reactor_(reactor), dir_(std::move(dir)), listener_(listener), backoff_(retry) {
   std::string path = dir_;
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   size_t slash = path.rfind('/');
@@ -36,6 +37,7 @@ Result<void> DirectoryWatch::start() {
   inotify_.reset(fd);
   if (auto r = addWatch(); !r) return r;
   arm();
+  listener_.onWatchUp();
   return {};
 }
 
@@ -45,19 +47,74 @@ Result<void> DirectoryWatch::addWatch() {
                              IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK;
   int wd = inotify_add_watch(inotify_.get(), dir_.c_str(), kMask);
   if (wd < 0) return makeError(-errno, "inotify_add_watch " + dir_ + ": " + strerror(errno));
-  watch_ = wd;
   struct stat st;
   if (::stat(dir_.c_str(), &st) == 0) {
     watchedDev_ = st.st_dev;
     watchedIno_ = st.st_ino;
   }
   // The parent tells at once when our directory's name goes or comes back (see the header).
-  if (name_.empty() || name_ == "." || name_ == "..") return {};  // no parent to speak of
+  if (name_.empty() || name_ == "." || name_ == "..") {  // no parent to speak of
+    watch_ = wd;
+    return {};
+  }
   constexpr uint32_t kParentMask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR;
-  wd = inotify_add_watch(inotify_.get(), parent_.c_str(), kParentMask);
-  if (wd < 0) return makeError(-errno, "inotify_add_watch " + parent_ + ": " + strerror(errno));
-  parentWatch_ = wd;
+  int parentWd = inotify_add_watch(inotify_.get(), parent_.c_str(), kParentMask);
+  if (parentWd < 0) {
+    int err = errno;
+    inotify_rm_watch(inotify_.get(), wd);  // both or neither: a retry adds both again
+    return makeError(-err, "inotify_add_watch " + parent_ + ": " + strerror(err));
+  }
+  watch_ = wd;
+  parentWatch_ = parentWd;
   return {};
+}
+
+Result<void> DirectoryWatch::rewatch() {
+  if (watch_ >= 0) inotify_rm_watch(inotify_.get(), watch_);
+  // The parent may have been replaced too (rm -rf of a directory above ours).
+  if (parentWatch_ >= 0) inotify_rm_watch(inotify_.get(), parentWatch_);
+  watch_ = -1;
+  parentWatch_ = -1;
+  return addWatch();
+}
+
+void DirectoryWatch::fail(const Error& error) {
+  if (!failing_) {
+    failing_ = true;
+    logError("cannot watch the kubelet directory; retrying with backoff: " + error.message,
+             {{"dir", dir_}});
+    listener_.onWatchDown(error.message);
+  } else {
+    logDebug("the kubelet directory still cannot be watched: " + error.message, {{"dir", dir_}});
+  }
+  // One still in flight (due, or cancelled by a recovery) retries or re-arms when it completes.
+  if (!retryOp_.pending()) reactor_.timeout(retryOp_, backoff_.next());
+}
+
+void DirectoryWatch::recovered() {
+  if (!failing_) return;
+  failing_ = false;
+  backoff_.reset();
+  if (retryOp_.pending()) reactor_.cancel(retryOp_);
+  logInfo("watching the kubelet directory again", {{"dir", dir_}});
+  listener_.onWatchUp();
+}
+
+void DirectoryWatch::onRetry(int res, uint32_t) noexcept {
+  if (stopped_ || !failing_) return;
+  if (res == -ECANCELED) {
+    // Cancelled by a recovery, and failing again before the cancellation completed.
+    reactor_.timeout(retryOp_, backoff_.next());
+    return;
+  }
+  if (auto r = rewatch(); !r) {
+    fail(r.error());
+    return;
+  }
+  recovered();
+  // Whatever happened in the directory meanwhile went unseen.
+  listener_.onDirectoryReset();
+  if (!readOp_.pending()) arm();
 }
 
 bool DirectoryWatch::replaced() const {
@@ -74,16 +131,19 @@ void DirectoryWatch::arm() {
 void DirectoryWatch::stop() {
   stopped_ = true;
   reactor_.cancel(readOp_);
+  if (retryOp_.pending()) reactor_.cancel(retryOp_);
 }
 
 void DirectoryWatch::onRead(int res, uint32_t) noexcept {
   if (stopped_) return;
   if (res < 0) {
-    if (res != -EINTR && res != -EAGAIN) {
-      // Cannot read the watch any more; losing it would leave us deaf to kubelet restarts.
-      listener_.onDirectoryReset();
+    if (res == -EINTR || res == -EAGAIN) {
+      arm();
+      return;
     }
-    arm();
+    // Cannot read the watch any more; losing it would leave us deaf to kubelet restarts. Read
+    // again only from the retry, so that a read that keeps failing does not spin.
+    fail({res, std::string("read inotify events: ") + strerror(-res)});
     return;
   }
   bool reset = false;
@@ -107,17 +167,14 @@ void DirectoryWatch::onRead(int res, uint32_t) noexcept {
     }
   }
   if (reset) {
-    inotify_rm_watch(inotify_.get(), watch_);
-    // The parent may have been replaced too (rm -rf of a directory above ours).
-    if (parentWatch_ >= 0) inotify_rm_watch(inotify_.get(), parentWatch_);
-    watch_ = -1;
-    parentWatch_ = -1;
-    if (auto r = addWatch(); !r) {
-      // Nothing to watch until the directory can be made; the next event or retry repairs it.
-      listener_.onDirectoryReset();
+    if (auto r = rewatch(); !r) {
+      // Nothing to watch until the directory can be made: no event will come to repair it,
+      // only the retry.
+      fail(r.error());
       arm();
       return;
     }
+    recovered();  // an overflow may come while failing, and rewatch then worked
     listener_.onDirectoryReset();
   }
   arm();

@@ -14,6 +14,11 @@ HttpHandler makeEndpointHandler(Metrics& metrics, EndpointHooks hooks) {
     // Liveness: answering at all proves the reactor turns.
     if (path == "/healthz" || path == "/livez") return textResponse(200, "ok");
     if (path == "/readyz") {
+      if (hooks.failing) {
+        if (std::string failing = hooks.failing(); !failing.empty()) {
+          return textResponse(503, "not ready: " + failing);
+        }
+      }
       bool ready = !hooks.ready || hooks.ready();
       return ready ? textResponse(200, "ready") : textResponse(503, "not ready");
     }

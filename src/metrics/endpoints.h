@@ -4,6 +4,7 @@
 // /readyz (the caller's idea of ready, e.g. every resource registered with the kubelet).
 
 #include <functional>
+#include <string>
 
 #include "metrics/http_response.h"
 #include "metrics/metrics.h"
@@ -15,6 +16,9 @@ struct EndpointHooks {
   std::function<void(Metrics&)> refresh;
   // /readyz answers 200 while this returns true, 503 otherwise; unset means always ready.
   std::function<bool()> ready;
+  // What is failing, for /readyz's body (e.g. "kubelet_dir_watch: inotify_add_watch ...");
+  // anything but empty answers 503 whatever `ready` says.
+  std::function<std::string()> failing;
 };
 
 // `metrics` is borrowed and must outlive the handler.

@@ -201,6 +201,17 @@ void Metrics::setRegistered(std::string_view resource, bool registered) {
   slot(registered_, resource) = registered;
 }
 
+void Metrics::setComponentUp(std::string_view component, bool up) {
+  slot(componentUp_, component) = up;
+  slot(componentFailures_, component);  // the counter's series from 0, for rate()
+}
+
+void Metrics::componentFailure(std::string_view component) {
+  ++slot(componentFailures_, component);
+  // A failure with no series yet still shows as 0 from the first scrape on.
+  slot(componentUp_, component) = false;
+}
+
 void Metrics::forgetResource(std::string_view resource) {
   if (auto it = devices_.find(resource); it != devices_.end()) devices_.erase(it);
   if (auto it = streams_.find(resource); it != streams_.end()) streams_.erase(it);
@@ -277,6 +288,22 @@ std::string Metrics::renderPrometheus() const {
     w.family(name, "gauge", "1 while the resource is registered with the kubelet.");
     for (const auto& [resource, yes] : registered_) {
       w.sample(name, {{"resource", resource}}, uint64_t{yes ? 1u : 0u});
+    }
+  }
+
+  if (!componentUp_.empty()) {
+    name = named("component_up");
+    w.family(name, "gauge", "1 while the component works; 0 while it has failed and is retrying.");
+    for (const auto& [component, up] : componentUp_) {
+      w.sample(name, {{"component", component}}, uint64_t{up ? 1u : 0u});
+    }
+  }
+
+  if (!componentFailures_.empty()) {
+    name = named("component_failures_total");
+    w.family(name, "counter", "Failures of a component that then retried, by component.");
+    for (const auto& [component, n] : componentFailures_) {
+      w.sample(name, {{"component", component}}, n);
     }
   }
 

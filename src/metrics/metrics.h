@@ -42,6 +42,10 @@ class Metrics {
   void setStreams(std::string_view resource, size_t streams);
   void setRegistered(std::string_view resource, bool registered);
   void setReactorTurns(uint64_t turns) { reactorTurns_ = turns; }
+  // A part that can fail on its own and retries (the device source, the kubelet directory
+  // watch): a gauge while it works, and a counter of its failures.
+  void setComponentUp(std::string_view component, bool up);
+  void componentFailure(std::string_view component);
   void setProcessStartTime(double secondsSinceEpoch) { startTime_ = secondsSinceEpoch; }
   // A resource gone from the config: its gauges go (they would report a stale state); its
   // counters stay, since counters only ever grow for rate().
@@ -82,6 +86,8 @@ class Metrics {
   ByName<size_t> streams_;
   ByName<bool> registered_;
   uint64_t reactorTurns_ = 0;
+  ByName<bool> componentUp_;
+  ByName<uint64_t> componentFailures_;
 };
 
 }  // namespace udp::metrics

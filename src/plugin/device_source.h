@@ -25,6 +25,11 @@ class DeviceSink {
   // For the metrics: each uevent read, and each full rescan after lost events.
   virtual void onUevent(std::string_view /*action*/) {}
   virtual void onRescan() {}
+  // The source works: once started, and again after a failure (after its reconciling rescan).
+  virtual void onSourceUp() {}
+  // The source failed (it has logged `cause` once) and retries with capped backoff; until
+  // onSourceUp, device changes go unseen.
+  virtual void onSourceDown(std::string_view /*cause*/) {}
 };
 
 class DeviceSource {

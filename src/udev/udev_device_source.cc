@@ -52,7 +52,10 @@ SourceSwitch decideSwitch(config::UdevSource choice, bool followingUdev, bool ud
 }
 
 UdevDeviceSource::UdevDeviceSource(const config::Config& config, UdevSourceOptions options)
-    : options_(std::move(options)), choice_(config.udevSource), tracker_(config.resources) {}
+    : options_(std::move(options)),
+      choice_(config.udevSource),
+      tracker_(config.resources),
+      backoff_(options_.retry) {}
 
 Result<UdevMonitorPtr> UdevDeviceSource::openMonitor(const char* group) {
   UdevMonitorPtr monitor(udev_monitor_new_from_netlink(udev_.get(), group));
@@ -80,18 +83,11 @@ Result<UdevMonitorPtr> UdevDeviceSource::openMonitor(const char* group) {
   return monitor;
 }
 
-Result<void> UdevDeviceSource::start(reactor::Reactor& reactor, plugin::DeviceSink& sink) {
-  if (udevMonitor_ || kernelMonitor_) return makeError(-EALREADY, "udev source already started");
-  udev_.reset(udev_new());
-  if (!udev_) return makeError(-ENOMEM, "udev_new failed");
+Result<void> UdevDeviceSource::openMonitors() {
   // Decided now rather than at construction: udevd may have come or gone since.
   bool answers = choice_ != config::UdevSource::kKernel && udevdAnswers(options_.controlSocket);
   bool udev =
       choice_ == config::UdevSource::kUdev || (choice_ == config::UdevSource::kAuto && answers);
-  if (choice_ == config::UdevSource::kUdev && !answers) {
-    logWarning("udevSource: udev, but udevd does not answer; following udev events anyway",
-               {{"source", "udev"}, {"control", options_.controlSocket}});
-  }
   // Both before enumerating: a device that appears during the enumeration is then either in it
   // or in an event, and the tracker drops what is in both.
   if (choice_ != config::UdevSource::kUdev || answers) {
@@ -107,6 +103,25 @@ Result<void> UdevDeviceSource::start(reactor::Reactor& reactor, plugin::DeviceSi
     }
     udevMonitor_ = std::move(*monitor);
   }
+  return {};
+}
+
+void UdevDeviceSource::pollMonitors() {
+  if (udevMonitor_) reactor_->poll(udevOp_, udev_monitor_get_fd(udevMonitor_.get()), POLLIN);
+  if (kernelMonitor_) {
+    reactor_->poll(kernelOp_, udev_monitor_get_fd(kernelMonitor_.get()), POLLIN);
+  }
+}
+
+Result<void> UdevDeviceSource::start(reactor::Reactor& reactor, plugin::DeviceSink& sink) {
+  if (udevMonitor_ || kernelMonitor_) return makeError(-EALREADY, "udev source already started");
+  udev_.reset(udev_new());
+  if (!udev_) return makeError(-ENOMEM, "udev_new failed");
+  if (choice_ == config::UdevSource::kUdev && !udevdAnswers(options_.controlSocket)) {
+    logWarning("udevSource: udev, but udevd does not answer; following udev events anyway",
+               {{"source", "udev"}, {"control", options_.controlSocket}});
+  }
+  if (Result<void> opened = openMonitors(); !opened) return opened;
 
   reactor_ = &reactor;
   sink_ = &sink;
@@ -115,24 +130,71 @@ Result<void> UdevDeviceSource::start(reactor::Reactor& reactor, plugin::DeviceSi
     kernelMonitor_.reset();
     return scanned;
   }
-  if (udevMonitor_) reactor_->poll(udevOp_, udev_monitor_get_fd(udevMonitor_.get()), POLLIN);
-  if (kernelMonitor_) {
-    reactor_->poll(kernelOp_, udev_monitor_get_fd(kernelMonitor_.get()), POLLIN);
-  }
+  pollMonitors();
+  sink_->onSourceUp();
   return {};
 }
 
 void UdevDeviceSource::stop() {
   stopped_ = true;
   if (reactor_ == nullptr) return;
-  for (reactor::Op* op : {&udevOp_, &kernelOp_, &graceOp_}) {
+  for (reactor::Op* op : {&udevOp_, &kernelOp_, &graceOp_, &retryOp_}) {
     if (op->pending()) reactor_->cancel(*op);
   }
 }
 
-void UdevDeviceSource::fail(int error) {
-  failure_ = error;
-  stopped_ = true;
+void UdevDeviceSource::simulateFailure(Error error) {
+  if (halted() || reactor_ == nullptr) return;
+  fail(std::move(error));
+}
+
+void UdevDeviceSource::fail(Error error) {
+  failure_ = error.code;
+  if (!failing_) {
+    failing_ = true;
+    logError("the device source failed; retrying with backoff: " + error.message,
+             {{"source", sourceName()}});
+    sink_->onSourceDown(error.message);
+  } else {
+    logDebug("the device source still fails: " + error.message, {{"source", sourceName()}});
+  }
+  // The monitors stay open until the retry: a cancelled poll names its fd until it completes.
+  for (reactor::Op* op : {&udevOp_, &kernelOp_, &graceOp_}) {
+    if (op->pending()) reactor_->cancel(*op);
+  }
+  if (!retryOp_.pending()) reactor_->timeout(retryOp_, backoff_.next());
+}
+
+void UdevDeviceSource::onRetry(int res, uint32_t /*flags*/) noexcept {
+  if (stopped_ || res == -ECANCELED || !failing_) return;
+  if (udevOp_.pending() || kernelOp_.pending() || graceOp_.pending()) {
+    // The cancelled polls have not completed yet; they will within a turn or two.
+    reactor_->timeout(retryOp_, options_.retry.first);
+    return;
+  }
+  // Fresh monitors, opened before the rescan for the same reason as at start.
+  retiredMonitor_.reset();
+  udevMonitor_.reset();
+  kernelMonitor_.reset();
+  if (Result<void> opened = openMonitors(); !opened) {
+    fail(opened.error());
+    return;
+  }
+  ++rescans_;
+  sink_->onRescan();
+  // Reconciled: what appeared or vanished while deaf is reported now.
+  if (Result<void> scanned = scan(true); !scanned) {
+    fail(scanned.error());
+    return;
+  }
+  if (stopped_) return;  // the sink stopped us from inside the report
+  udevSeqnum_ = std::max(udevSeqnum_, kernelSeqnum_);
+  failing_ = false;
+  failure_ = 0;
+  backoff_.reset();
+  logInfo("the device source works again; rescanned", {{"source", sourceName()}});
+  sink_->onSourceUp();
+  pollMonitors();
 }
 
 Result<void> UdevDeviceSource::scan(bool reconcile) {
@@ -156,12 +218,12 @@ bool UdevDeviceSource::rescan() {
   ++rescans_;
   sink_->onRescan();
   if (Result<void> scanned = scan(true); !scanned) {
-    fail(scanned.error().code);
+    fail(scanned.error());
     return false;
   }
   // The rescan has every device the kernel told of so far: udevd owes us nothing older.
   udevSeqnum_ = std::max(udevSeqnum_, kernelSeqnum_);
-  return !stopped_;
+  return !halted();
 }
 
 bool UdevDeviceSource::drain(udev_monitor* monitor, bool handle, uint64_t& lastSeqnum) {
@@ -175,7 +237,7 @@ bool UdevDeviceSource::drain(udev_monitor* monitor, bool handle, uint64_t& lastS
       // Everything read after an overflow is older than the rescan that follows, which
       // supersedes it.
       if (handle && !lost) handleEvent(device.get());
-      if (stopped_) return lost;  // the sink stopped us from inside the report
+      if (halted()) return lost;  // the sink stopped us from inside the report
       continue;
     }
     if (errno == ENOBUFS) {
@@ -191,9 +253,9 @@ bool UdevDeviceSource::drain(udev_monitor* monitor, bool handle, uint64_t& lastS
 
 void UdevDeviceSource::onUdevReadable(int res, uint32_t /*flags*/) noexcept {
   retiredMonitor_.reset();  // polled no more
-  if (stopped_) return;
+  if (halted()) return;
   if (res < 0 && res != -ECANCELED) {
-    fail(res);
+    fail({res, std::string("poll on the udev monitor: ") + std::strerror(-res)});
     return;
   }
   // Cancelled, or completed before the cancel came: we left udev events. A monitor opened since
@@ -201,27 +263,27 @@ void UdevDeviceSource::onUdevReadable(int res, uint32_t /*flags*/) noexcept {
   if (!udevMonitor_) return;
   if (res >= 0) {
     bool lost = drain(udevMonitor_.get(), true, udevSeqnum_);
-    if (stopped_) return;
+    if (halted()) return;
     if (lost && !rescan()) return;
   }
   reactor_->poll(udevOp_, udev_monitor_get_fd(udevMonitor_.get()), POLLIN);
 }
 
 void UdevDeviceSource::onKernelReadable(int res, uint32_t /*flags*/) noexcept {
-  if (stopped_) return;
+  if (halted()) return;
   if (res < 0) {
-    fail(res);
+    fail({res, std::string("poll on the kernel monitor: ") + std::strerror(-res)});
     return;
   }
   // Following udev, the kernel's uevents only say that udevd should have something to pass on
   // soon; the udev monitor reports the devices.
   bool handle = !followingUdev();
   bool lost = drain(kernelMonitor_.get(), handle, kernelSeqnum_);
-  if (stopped_) return;
+  if (halted()) return;
   if (handle && lost && !rescan()) return;
   // Once per batch: a connect is cheap, and these come only when devices change.
   checkUdevd();
-  if (stopped_) return;
+  if (halted()) return;
   armGrace();
   reactor_->poll(kernelOp_, udev_monitor_get_fd(kernelMonitor_.get()), POLLIN);
 }
@@ -236,12 +298,12 @@ void UdevDeviceSource::armGrace() {
 }
 
 void UdevDeviceSource::onGraceOver(int res, uint32_t /*flags*/) noexcept {
-  if (stopped_ || res == -ECANCELED || !followingUdev()) return;
+  if (halted() || res == -ECANCELED || !followingUdev()) return;
   // udevd did not pass on the batch in time: it may have died after answering, with the events
   // in its queue, and no further kernel uevent may come to tell. Asked too for batches that
   // came while this one waited, so that those wait no longer than twice the grace.
   if (udevSeqnum_ < kernelSeqnum_) checkUdevd();
-  if (stopped_) return;
+  if (halted()) return;
   armGrace();
 }
 

@@ -8,6 +8,10 @@
 // udevd runs or not: each batch is the moment to ask whether udevd still answers. When it stops
 // (restart, upgrade, crash), the source falls back to kernel uevents with a full rescan instead
 // of going deaf, and goes back to udev events once udevd answers again.
+//
+// A failed poll or rescan does not leave it deaf either: it logs once, tells the sink
+// (onSourceDown: the metric and /readyz), and retries with capped backoff to open fresh monitors
+// and rescan, reconciling what appeared or vanished meanwhile, then tells onSourceUp.
 
 #include <chrono>
 #include <cstdint>
@@ -19,6 +23,7 @@
 #include "reactor/reactor.h"
 #include "udev/device_tracker.h"
 #include "udev/udev_ptr.h"
+#include "util/backoff.h"
 
 namespace udp::udev {
 
@@ -51,6 +56,8 @@ struct UdevSourceOptions {
   // How long udevd may take to pass on a kernel uevent before we ask again whether it still
   // answers: it may die after answering, with the event still in its queue.
   std::chrono::milliseconds udevdGrace{2000};
+  // After a failure: how soon, and at most how late, to try again.
+  BackoffTiming retry;
 };
 
 class UdevDeviceSource final : public plugin::DeviceSource {
@@ -78,13 +85,23 @@ class UdevDeviceSource final : public plugin::DeviceSource {
   }
   // Full rescans after lost events or a change of monitor; for tests and metrics.
   uint64_t rescans() const { return rescans_; }
-  // The error that stopped the source (a failed poll or rescan), 0 while it runs.
+  // The error of the current failure (a failed poll or rescan), 0 while it runs.
   int failure() const { return failure_; }
+  bool failing() const { return failing_; }
+  // What a failed poll does, for tests: the reactor offers no way to make a poll on a netlink
+  // socket fail. Ignored once stopped or while failing.
+  void simulateFailure(Error error);
   const DeviceTracker& tracker() const { return tracker_; }
 
  private:
   bool followingUdev() const { return udevMonitor_ != nullptr; }
+  // Stopped, or failed and waiting to retry: completions change nothing.
+  bool halted() const { return stopped_ || failing_; }
   Result<UdevMonitorPtr> openMonitor(const char* group);
+  // Both monitors as the choice and udevd now call for, enabled.
+  Result<void> openMonitors();
+  void pollMonitors();
+  void onRetry(int res, uint32_t flags) noexcept;
   void onUdevReadable(int res, uint32_t flags) noexcept;
   void onKernelReadable(int res, uint32_t flags) noexcept;
   void onGraceOver(int res, uint32_t flags) noexcept;
@@ -100,7 +117,7 @@ class UdevDeviceSource final : public plugin::DeviceSource {
   void switchToUdev();
   bool rescan();
   Result<void> scan(bool reconcile);
-  void fail(int error);
+  void fail(Error error);
 
   UdevSourceOptions options_;
   config::UdevSource choice_;
@@ -124,10 +141,13 @@ class UdevDeviceSource final : public plugin::DeviceSource {
   uint64_t rescans_ = 0;
   int failure_ = 0;
   bool stopped_ = false;
+  bool failing_ = false;
+  Backoff backoff_;
   reactor::OpScope scope_;
   reactor::Op udevOp_{reactor::bindOp<&UdevDeviceSource::onUdevReadable>(this, scope_)};
   reactor::Op kernelOp_{reactor::bindOp<&UdevDeviceSource::onKernelReadable>(this, scope_)};
   reactor::Op graceOp_{reactor::bindOp<&UdevDeviceSource::onGraceOver>(this, scope_)};
+  reactor::Op retryOp_{reactor::bindOp<&UdevDeviceSource::onRetry>(this, scope_)};
 };
 
 }  // namespace udp::udev

@@ -1,7 +1,8 @@
 #pragma once
 
 // Small helpers shared by the integration tests: device-list predicates for the simulator's
-// waits, polling for a condition, latency percentiles and reading a whole file.
+// waits, polling for a condition, latency percentiles, reading a whole file, and a GET on the
+// metrics socket.
 
 #include <chrono>
 #include <functional>
@@ -25,5 +26,14 @@ double percentile(std::vector<double> values, double p);
 
 // The whole file, or "" when it cannot be read.
 std::string readFile(const std::string& path);
+
+struct HttpAnswer {
+  int status = 0;
+  std::string body;
+};
+
+// GET over a unix socket (the plugin's --metrics-address unix:PATH), HTTP/1.1 with
+// Connection: close; status 0 when nobody answers.
+HttpAnswer httpGet(const std::string& socket, const std::string& path);
 
 }  // namespace udp::testing

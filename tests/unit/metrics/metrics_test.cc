@@ -181,7 +181,8 @@ TEST_CASE("the endpoint handler") {
                                                   ++refreshed;
                                                   metrics.setReactorTurns(7);
                                                 },
-                                                [&] { return ready; }});
+                                                [&] { return ready; },
+                                                {}});
   HttpResponse r = handler("GET", "/metrics");
   CHECK(r.status == 200);
   CHECK(r.contentType == "text/plain; version=0.0.4; charset=utf-8");
@@ -205,4 +206,49 @@ TEST_CASE("withheld ListAndWatch lists are counted per resource, once one was") 
             "# TYPE udev_device_plugin_listandwatch_oversize_total counter\n"
             "udev_device_plugin_listandwatch_oversize_total{resource=\"example.com/a\"} 2\n") !=
         std::string::npos);
+}
+
+TEST_CASE("components: a gauge and a failures counter, present from their first report") {
+  Metrics m("v", "c");
+  m.setComponentUp("kubelet_dir_watch", true);
+  std::string text = m.renderPrometheus();
+  CHECK(text.find("# TYPE udev_device_plugin_component_up gauge\n"
+                  "udev_device_plugin_component_up{component=\"kubelet_dir_watch\"} 1\n") !=
+        std::string::npos);
+  CHECK(text.find("# TYPE udev_device_plugin_component_failures_total counter\n"
+                  "udev_device_plugin_component_failures_total{component=\"kubelet_dir_watch\"} "
+                  "0\n") != std::string::npos);
+
+  m.componentFailure("kubelet_dir_watch");
+  m.componentFailure("device_source");  // a failure before any report of the component
+  text = m.renderPrometheus();
+  CHECK(text.find("udev_device_plugin_component_up{component=\"device_source\"} 0\n"
+                  "udev_device_plugin_component_up{component=\"kubelet_dir_watch\"} 0\n") !=
+        std::string::npos);
+  CHECK(text.find("udev_device_plugin_component_failures_total{component=\"device_source\"} 1\n"
+                  "udev_device_plugin_component_failures_total{component=\"kubelet_dir_watch\"} "
+                  "1\n") != std::string::npos);
+
+  m.setComponentUp("kubelet_dir_watch", true);
+  text = m.renderPrometheus();
+  CHECK(text.find("udev_device_plugin_component_up{component=\"kubelet_dir_watch\"} 1\n") !=
+        std::string::npos);
+  CHECK(text.find("udev_device_plugin_component_failures_total{component=\"kubelet_dir_watch\"} "
+                  "1\n") != std::string::npos);  // counters never go back
+}
+
+TEST_CASE("/readyz names what is failing, whatever the ready hook says") {
+  Metrics m("v", "c");
+  std::string failing;
+  EndpointHooks hooks;
+  hooks.ready = [] { return true; };
+  hooks.failing = [&] { return failing; };
+  HttpHandler handler = makeEndpointHandler(m, hooks);
+  CHECK(handler("GET", "/readyz").status == 200);
+  failing = "kubelet_dir_watch: inotify_add_watch /x: Not a directory";
+  HttpResponse r = handler("GET", "/readyz");
+  CHECK(r.status == 503);
+  CHECK(r.body == "not ready: kubelet_dir_watch: inotify_add_watch /x: Not a directory\n");
+  failing.clear();
+  CHECK(handler("GET", "/readyz").status == 200);
 }

@@ -24,6 +24,9 @@ int main() {
   m.setRegistered("example.com/loop", true);
   m.setRegistered("example.com/zram", false);
   m.setReactorTurns(12345);
+  m.setComponentUp("device_source", true);
+  m.setComponentUp("kubelet_dir_watch", true);
+  m.componentFailure("kubelet_dir_watch");
   std::string text = m.renderPrometheus();
   std::fwrite(text.data(), 1, text.size(), stdout);
   return 0;

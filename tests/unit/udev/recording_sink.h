@@ -33,6 +33,8 @@ class RecordingSink final : public plugin::DeviceSink {
 
   void onUevent(std::string_view /*action*/) override { ++uevents; }
   void onRescan() override { ++rescans; }
+  void onSourceUp() override { ++ups; }
+  void onSourceDown(std::string_view cause) override { downs.emplace_back(cause); }
 
   const plugin::Device* find(const std::string& resource, const std::string& id) const {
     auto r = devices.find(resource);
@@ -58,6 +60,8 @@ class RecordingSink final : public plugin::DeviceSink {
   std::vector<Call> calls;
   size_t uevents = 0;
   size_t rescans = 0;
+  size_t ups = 0;
+  std::vector<std::string> downs;  // the causes the source failed with
 };
 
 }  // namespace udp::udev::testing
