@@ -69,17 +69,18 @@ void ResourceRuntime::turnEnd() {
   service_.publishIfChanged();
   registration_.sweep();
   server_.sweep();
-  size_t streams = service_.streamCount();
-  if (streamsAtLastTurn_ == 0 && streams > 0) streamRegistration_ = registration_.registerCalls();
   // The kubelet ends a ListAndWatch it will not read again (a failed send, a message over its
   // limit) by closing the connection, and never dials us again: the resource would stay
-  // unhealthy until deleted. Registering again is the only way back. A stream of an earlier
-  // registration (a restarted kubelet's, closing late) says nothing about the current one.
-  if (!shutDown_ && streamsAtLastTurn_ > 0 && streams == 0 &&
-      streamRegistration_ == registration_.registerCalls()) {
+  // unhealthy until deleted. Registering again is the only way back. Only the streams of the
+  // current Register call count: one of an earlier call (a restarted kubelet's, or the one the
+  // kubelet replaces on a new Register) closing says nothing about the current registration.
+  uint64_t call = registration_.registerCalls();
+  size_t streams = service_.streamCount(call);
+  if (!shutDown_ && call == streamsCall_ && streamsOfCall_ > 0 && streams == 0) {
     registration_.connectionLost();
   }
-  streamsAtLastTurn_ = streams;
+  streamsCall_ = call;
+  streamsOfCall_ = streams;
 }
 
 }  // namespace udp::app

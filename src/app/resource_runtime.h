@@ -60,8 +60,9 @@ class ResourceRuntime {
   kubelet::Registration registration_;
   std::unique_ptr<CdiSpecWriter> cdi_;  // cdi resources only
   std::optional<uint64_t> cdiOnDisk_;   // the inventory generation the spec file shows
-  size_t streamsAtLastTurn_ = 0;
-  uint64_t streamRegistration_ = 0;  // registerCalls() when the open streams began
+  // At the last turn's end: the Register call then current, and how many streams it had.
+  uint64_t streamsCall_ = 0;
+  size_t streamsOfCall_ = 0;
   bool shutDown_ = false;
 };
 

@@ -137,12 +137,16 @@ grpc::Status ResourceService::openStream(const grpc::CallContext& call, std::str
   // (grpc-go) cancels the stream itself at its deadline, which ends it here (streamClosed).
   // The unary methods answer within the turn, so no deadline of a peer can pass inside them.
   streams_.push_back(&stream);
+  streamTags_.push_back(tagger_ ? tagger_() : 0);
   if (auto list = deviceListMessage()) stream.writeShared(std::move(list), true);
   return grpc::Status::Ok();
 }
 
 void ResourceService::streamClosed(grpc::ServerStream& stream) {
-  std::erase(streams_, &stream);
+  auto it = std::find(streams_.begin(), streams_.end(), &stream);
+  if (it == streams_.end()) return;
+  streamTags_.erase(streamTags_.begin() + (it - streams_.begin()));
+  streams_.erase(it);
 }
 
 std::shared_ptr<const std::string> ResourceService::deviceListMessage() {

@@ -3,6 +3,7 @@
 // The DevicePlugin service of one resource: its inventory, its open ListAndWatch streams and the
 // five RPCs (DESIGN.md §3). It decides nothing about I/O.
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -78,6 +79,12 @@ class ResourceService final : public grpc::Service {
   // Ends every ListAndWatch stream with OK (shutdown: the kubelet stops admitting pods).
   void endStreams();
   size_t streamCount() const { return streams_.size(); }
+  // Each stream carries what `tagger` returned when it opened (the runtime tags it with the
+  // Register call it belongs to); streamCount(tag) counts the open streams with that tag.
+  void setStreamTagger(std::function<uint64_t()> tagger) { tagger_ = std::move(tagger); }
+  size_t streamCount(uint64_t tag) const {
+    return static_cast<size_t>(std::count(streamTags_.begin(), streamTags_.end(), tag));
+  }
 
   std::optional<grpc::MethodKind> methodKind(std::string_view path) const override;
   grpc::Status handleUnary(const grpc::CallContext& call, std::string_view request,
@@ -99,6 +106,8 @@ class ResourceService final : public grpc::Service {
   bool withheld_ = false;
   Inventory inventory_;
   std::vector<grpc::ServerStream*> streams_;  // borrowed until streamClosed
+  std::vector<uint64_t> streamTags_;          // streams_[i]'s tag
+  std::function<uint64_t()> tagger_;
   // Encoded once per change. While no stream holds it any more, the next change re-encodes into
   // the same buffer instead of freeing one list-sized block and allocating another per turn.
   std::shared_ptr<std::string> listMessage_;
