@@ -11,9 +11,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,13 +28,21 @@
 #include "host_devices.h"
 #include "kubelet_sim.h"
 #include "plugin_process.h"
+#include "plugin_views.h"
 #include "test_helpers.h"
 
 using namespace std::chrono_literals;
 using udp::sim::KubeletSim;
 using udp::sim::SimOptions;
+using udp::testing::describe;
+using udp::testing::endpointOf;
+using udp::testing::freshScan;
+using udp::testing::Inventory;
+using udp::testing::metricsPage;
 using udp::testing::PluginProcess;
 using udp::testing::readFile;
+using udp::testing::registeredGauge;
+using udp::testing::streamMetrics;
 using udp::testing::TempDir;
 using udp::testing::waitFor;
 using udp::testing::ZramDevice;
@@ -97,86 +103,6 @@ const char* eventName(Event event) {
 constexpr Event kEvents[] = {Event::kReloadAdd,       Event::kReloadChange, Event::kReloadRemove,
                              Event::kZramBurst,       Event::kUdevdRestart, Event::kSocketDeleted,
                              Event::kConnectionClosed};
-
-// Health per device ID.
-using Inventory = std::map<std::string, std::string>;
-
-std::string describe(const Inventory& inventory) {
-  std::string text;
-  for (const auto& [id, health] : inventory) text += " " + id + ":" + health;
-  return text.empty() ? " (none)" : text;
-}
-
-// `udev-device-plugin list` per resource; nullopt when it fails.
-std::optional<std::map<std::string, Inventory>> freshScan(const std::string& binary,
-                                                          const std::string& config) {
-  auto result = udp::testing::runCommand({binary, "list", "--config", config});
-  if (result.status != 0) return std::nullopt;
-  std::map<std::string, Inventory> scan;
-  std::istringstream lines(result.out);
-  std::string line;
-  std::getline(lines, line);  // the header
-  while (std::getline(lines, line)) {
-    std::istringstream fields(line);
-    std::string resource, id, health;
-    if (!(fields >> resource >> id)) continue;
-    Inventory& inventory = scan[resource];
-    if (id == "(no") continue;  // "(no matching devices)"
-    fields >> health;
-    inventory[id] = health;
-  }
-  return scan;
-}
-
-std::string endpointOf(const std::string& resource) {
-  std::string name = resource;
-  for (char& c : name) {
-    if (c == '/') c = '_';
-  }
-  return name + ".sock";
-}
-
-// GET /metrics over the plugin's unix socket; "" when nobody answers.
-std::string metricsPage(const std::string& socketPath) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "";
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socketPath.c_str());
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return "";
-  }
-  std::string request = "GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
-  (void)!write(fd, request.data(), request.size());
-  std::string response;
-  char buf[65536];
-  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
-    response.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return response;
-}
-
-// The plugin's own udev_device_plugin_registered gauge of `resource`: 1, 0, or -1 when absent.
-int registeredGauge(const std::string& page, const std::string& resource) {
-  std::string series = "\nudev_device_plugin_registered{resource=\"" + resource + "\"} ";
-  size_t at = page.find(series);
-  if (at == std::string::npos) return -1;
-  return page.compare(at + series.size(), 1, "1") == 0 ? 1 : 0;
-}
-
-// The registration and stream lines of a metrics page.
-std::string streamMetrics(const std::string& page) {
-  std::istringstream lines(page);
-  std::string picked;
-  for (std::string line; std::getline(lines, line);) {
-    if (line.starts_with("udev_device_plugin_registered{") ||
-        line.starts_with("udev_device_plugin_listandwatch_streams{")) {
-      picked += line + "\n";
-    }
-  }
-  return picked;
-}
 
 struct Shape {
   bool withLoop = false;
@@ -348,19 +274,29 @@ void happen(Rig& rig, Event event, Held& held) {
   }
 }
 
-// Everything the matrix asserts after a combination. `mustRegisterAgain`: the resources whose
-// registration the kubelet has forgotten (a restart, a closed connection, a deleted socket).
-void checkSettled(Rig& rig, const std::map<std::string, int>& registrationsBefore,
+// CHECK_MESSAGE that also clears `ok`: a failed combination ends its state, whose later
+// combinations would only fail after it, each after a full wait.
+#define EXPECT(cond, message)      \
+  do {                             \
+    bool holds = (cond);           \
+    ok = ok && holds;              \
+    CHECK_MESSAGE(holds, message); \
+  } while (false)
+
+// Everything the matrix asserts after a combination; true when all of it held. `mustRegisterAgain`:
+// the resources whose registration the kubelet has forgotten (a restart, a closed connection, a
+// deleted socket).
+bool checkSettled(Rig& rig, const std::map<std::string, int>& registrationsBefore,
                   const std::vector<std::string>& mustRegisterAgain) {
   INFO("plugin log:\n" << rig.log());
   int status = rig.plugin->waitExit(0);
   REQUIRE_MESSAGE(rig.plugin->running(), "the plugin exited with " << status);
+  bool ok = true;
 
   // Each SIGHUP is answered with one "reload: N resources, M unchanged" line before anything else
   // is judged: a check of the old configuration could pass by chance.
-  CHECK_MESSAGE(
-      waitFor([&] { return static_cast<int>(rig.count(" unchanged")) >= rig.reloads; }, kWait),
-      "SIGHUPs sent: " << rig.reloads);
+  EXPECT(waitFor([&] { return static_cast<int>(rig.count(" unchanged")) >= rig.reloads; }, kWait),
+         "SIGHUPs sent: " << rig.reloads);
 
   for (const std::string& resource : rig.configured()) {
     CAPTURE(resource);
@@ -376,13 +312,12 @@ void checkSettled(Rig& rig, const std::map<std::string, int>& registrationsBefor
         },
         kWait);
     auto info = rig.sim->plugin(resource);
-    CHECK_MESSAGE(registered, "registrations " << (info ? info->registrations : 0) << " (before "
-                                               << before << "), streaming "
-                                               << (info && info->streaming)
-                                               << "; the plugin's metrics:\n"
-                                               << streamMetrics(metricsPage(rig.metrics)));
+    EXPECT(registered, "registrations " << (info ? info->registrations : 0) << " (before " << before
+                                        << "), streaming " << (info && info->streaming)
+                                        << "; the plugin's metrics:\n"
+                                        << streamMetrics(metricsPage(rig.metrics)));
   }
-  CHECK_MESSAGE(
+  EXPECT(
       waitFor([&] { return rig.registeredGauges() == static_cast<int>(rig.configured().size()); },
               kWait),
       "the plugin's registered gauges:\n"
@@ -390,15 +325,15 @@ void checkSettled(Rig& rig, const std::map<std::string, int>& registrationsBefor
   for (const char* resource : {kLoop}) {
     if (rig.shape.withLoop) continue;
     CAPTURE(resource);
-    CHECK_MESSAGE(registeredGauge(metricsPage(rig.metrics), resource) != 1,
-                  "a removed resource still counts as registered");
-    CHECK_MESSAGE(waitFor(
-                      [&] {
-                        auto info = rig.sim->plugin(resource);
-                        return !info || !info->streaming;
-                      },
-                      kWait),
-                  "a removed resource is still streaming");
+    EXPECT(registeredGauge(metricsPage(rig.metrics), resource) != 1,
+           "a removed resource still counts as registered");
+    EXPECT(waitFor(
+               [&] {
+                 auto info = rig.sim->plugin(resource);
+                 return !info || !info->streaming;
+               },
+               kWait),
+           "a removed resource is still streaming");
   }
 
   // The simulator's view against a fresh scan, both taken again until they agree: uevents take
@@ -422,15 +357,15 @@ void checkSettled(Rig& rig, const std::map<std::string, int>& registrationsBefor
           return scanned == advertised;
         },
         kWait);
-    CHECK_MESSAGE(!scanFailed, "udev-device-plugin list failed");
-    CHECK_MESSAGE(equal,
-                  "advertised:" << describe(advertised) << "\nfresh scan:" << describe(scanned));
+    EXPECT(!scanFailed, "udev-device-plugin list failed");
+    EXPECT(equal, "advertised:" << describe(advertised) << "\nfresh scan:" << describe(scanned));
   }
 
   std::string log = rig.log();
   for (const char* bad : {"Sanitizer", "runtime error", "fatal"}) {
-    CHECK_MESSAGE(log.find(bad) == std::string::npos, "the plugin's log has '" << bad << "'");
+    EXPECT(log.find(bad) == std::string::npos, "the plugin's log has '" << bad << "'");
   }
+  return ok;
 }
 
 std::map<std::string, int> registrationsNow(Rig& rig) {
@@ -439,7 +374,7 @@ std::map<std::string, int> registrationsNow(Rig& rig) {
   return counts;
 }
 
-void combine(Rig& rig, State state, Event event) {
+bool combine(Rig& rig, State state, Event event) {
   std::string what = std::string("state: ") + stateName(state) + "; event: " + eventName(event);
   INFO(what);
   MESSAGE(what);
@@ -483,17 +418,20 @@ void combine(Rig& rig, State state, Event event) {
       break;
     }
   }
-  checkSettled(rig, before, forgotten);
   // The devices an event left go now; the next combination's checks see them gone.
+  return checkSettled(rig, before, forgotten);
 }
 
 void runState(State state) {
   Rig rig;
-  for (Event event : kEvents) combine(rig, state, event);
+  bool ok = true;
+  for (Event event : kEvents) {
+    if (ok) ok = combine(rig, state, event);
+  }
   {
     std::string what = std::string("state: ") + stateName(state) + "; after the last event";
     INFO(what);
-    checkSettled(rig, {}, {});
+    if (ok) checkSettled(rig, {}, {});
   }
   CHECK(rig.plugin->terminate(static_cast<int>(std::chrono::milliseconds(kWait).count())) == 0);
   rig.pluginNote.clear();
@@ -514,6 +452,20 @@ TEST_CASE("lifecycle matrix: the kubelet restarting") {
 }
 TEST_CASE("lifecycle matrix: registered and streaming") {
   runState(State::kStreaming);
+}
+
+// The pair that lost a resource for good (about one run in two on epoll): after the plugin's
+// socket was deleted and it registered again, the kubelet closing the new connection was taken
+// for a stream of the earlier registration closing late, and the plugin never registered again.
+TEST_CASE(
+    "registered and streaming: the socket deleted and then the connection closed, five times") {
+  Rig rig;
+  for (int i = 0; i < 5; ++i) {
+    if (!combine(rig, State::kStreaming, Event::kSocketDeleted)) break;
+    if (!combine(rig, State::kStreaming, Event::kConnectionClosed)) break;
+  }
+  CHECK(rig.plugin->terminate(static_cast<int>(std::chrono::milliseconds(kWait).count())) == 0);
+  rig.pluginNote.clear();
 }
 
 int main(int argc, char** argv) {
