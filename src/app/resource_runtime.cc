@@ -26,6 +26,7 @@ ResourceRuntime::ResourceRuntime(reactor::Reactor& reactor, const config::Resour
       server_(reactor, service_, &scope_),
       registration_(reactor, where.kubeletDir, resource.name, optionsFor(resource), server_, timing,
                     &scope_) {
+  service_.setStreamTagger([this] { return registration_.registerCalls(); });
   if (resource.cdi) {
     cdi_ = std::make_unique<CdiSpecWriter>(
         reactor, where.cdiDir, plugin::cdiSpecFileName(resource.name),

@@ -7,19 +7,11 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <linux/loop.h>
 #include <signal.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -31,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "host_devices.h"
 #include "kubelet_sim.h"
 #include "plugin_process.h"
 #include "test_helpers.h"
@@ -39,434 +32,27 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using udp::sim::KubeletSim;
 using udp::sim::SimOptions;
+using udp::testing::kUdevControl;
+using udp::testing::kZramControl;
+using udp::testing::LoopDevice;
+using udp::testing::NotedPid;
+using udp::testing::NotedTempDir;
 using udp::testing::percentile;
 using udp::testing::PluginProcess;
 using udp::testing::readFile;
 using udp::testing::TempDir;
+using udp::testing::Udevd;
+using udp::testing::udevdAnswers;
+using udp::testing::ZramDevice;
 
 namespace {
 
 constexpr const char* kZram = "example.com/zram";
 constexpr const char* kZramKept = "example.com/zram-kept";
 constexpr const char* kLoop = "example.com/loop";
-constexpr const char* kZramControl = "/sys/class/zram-control";
-constexpr const char* kUdevRunDir = "/run/udev";
-constexpr const char* kUdevControl = "/run/udev/control";
-constexpr const char* kUdevd = "/lib/systemd/systemd-udevd";
 constexpr auto kWait = 5s;
 constexpr int kZramIterations = 60;
 constexpr int kLoopIterations = 10;
-
-// ---------------------------------------------------------------------------------------------
-// What this process created on the host, for the signal handler: meson's timeout ends the test
-// with SIGTERM, and destructors do not run then, but a zram or loop device left behind would
-// outlive the test run, and a plugin or udevd left running would outlive it too.
-
-constexpr int kSlots = 16;
-std::atomic<int> trackedZram[kSlots];
-std::atomic<int> trackedLoop[kSlots];
-std::atomic<pid_t> trackedPids[kSlots];
-// Set while our own udevd runs and these did not exist before it.
-std::atomic<bool> removeUdevRunDir{false};
-std::atomic<bool> removeDiskDir{false};
-// The current case's TempDir (a 4 MiB loop backing file among its contents); written before
-// the flag is set.
-char tempDirPath[PATH_MAX];
-std::atomic<bool> removeTempDir{false};
-
-template <typename T>
-void track(std::atomic<T> (&slots)[kSlots], T value) {
-  for (auto& slot : slots) {
-    T empty = -1;
-    if (slot.compare_exchange_strong(empty, value)) return;
-  }
-}
-
-template <typename T>
-void untrack(std::atomic<T> (&slots)[kSlots], T value) {
-  for (auto& slot : slots) {
-    T expected = value;
-    if (slot.compare_exchange_strong(expected, -1)) return;
-  }
-}
-
-size_t formatNumber(int value, char* out) {
-  char digits[16];
-  size_t n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  } while (value > 0 && n < sizeof digits);
-  for (size_t i = 0; i < n; ++i) out[i] = digits[n - 1 - i];
-  return n;
-}
-
-// Async-signal-safe calls only. The children go first: a udevd worker probing a zram device
-// would make its removal fail with EBUSY.
-extern "C" void cleanUpAndDie(int signo) {
-  for (auto& pid : trackedPids) {
-    if (pid_t p = pid.load(); p > 0) kill(p, SIGKILL);
-  }
-  for (auto& pid : trackedPids) {
-    if (pid_t p = pid.load(); p > 0) waitpid(p, nullptr, 0);
-  }
-  for (auto& slot : trackedZram) {
-    int n = slot.load();
-    if (n < 0) continue;
-    char text[16];
-    size_t length = formatNumber(n, text);
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      int fd = open("/sys/class/zram-control/hot_remove", O_WRONLY | O_CLOEXEC);
-      if (fd < 0) break;
-      bool busy = write(fd, text, length) < 0 && errno == EBUSY;
-      close(fd);
-      if (!busy) break;
-      timespec pause{0, 10'000'000};
-      nanosleep(&pause, nullptr);
-    }
-  }
-  for (auto& slot : trackedLoop) {
-    int n = slot.load();
-    if (n < 0) continue;
-    char path[32] = "/dev/loop";
-    formatNumber(n, path + std::strlen(path));
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      ioctl(fd, LOOP_CLR_FD, 0);
-      close(fd);
-    }
-  }
-  const char* argv[] = {"/bin/rm", "-rf", nullptr, nullptr, nullptr, nullptr};
-  int argc = 2;
-  if (removeUdevRunDir) argv[argc++] = kUdevRunDir;
-  if (removeDiskDir) argv[argc++] = "/dev/disk";
-  if (removeTempDir) argv[argc++] = tempDirPath;
-  if (argc > 2) {
-    if (pid_t pid = fork(); pid == 0) {
-      execv(argv[0], const_cast<char**>(argv));
-      _exit(127);
-    } else if (pid > 0) {
-      waitpid(pid, nullptr, 0);
-    }
-  }
-  signal(signo, SIG_DFL);
-  raise(signo);
-}
-
-// Shows the signal handler a child of a Rig for exactly as long as the Rig holds it: a PID
-// left in the table after its reaping could be someone else's by the time a signal comes.
-class NotedPid {
- public:
-  NotedPid() = default;
-  ~NotedPid() { clear(); }
-  NotedPid(const NotedPid&) = delete;
-  NotedPid& operator=(const NotedPid&) = delete;
-  void note(pid_t pid) {
-    clear();
-    pid_ = pid;
-    track(trackedPids, pid_);
-  }
-  void clear() {
-    if (pid_ > 0) untrack(trackedPids, pid_);
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
-
-// The same for the Rig's TempDir.
-struct NotedTempDir {
-  explicit NotedTempDir(const std::string& path) {
-    std::snprintf(tempDirPath, sizeof tempDirPath, "%s", path.c_str());
-    removeTempDir = true;
-  }
-  ~NotedTempDir() { removeTempDir = false; }
-  NotedTempDir(const NotedTempDir&) = delete;
-  NotedTempDir& operator=(const NotedTempDir&) = delete;
-};
-
-void installCleanupHandlers() {
-  for (int i = 0; i < kSlots; ++i) {
-    trackedZram[i] = -1;
-    trackedLoop[i] = -1;
-    trackedPids[i] = -1;
-  }
-  struct sigaction action {};
-  action.sa_handler = cleanUpAndDie;
-  sigemptyset(&action.sa_mask);
-  for (int signo : {SIGTERM, SIGINT, SIGHUP}) sigaction(signo, &action, nullptr);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Child processes.
-
-struct CommandResult {
-  int status = -1;  // exit status, 128 + signal, or -1 when it could not run
-  std::string out;  // stdout
-};
-
-CommandResult runCommand(const std::vector<std::string>& args) {
-  // argv is built before fork: the simulator's threads make anything but exec unsafe after it.
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  int pipeFds[2];
-  if (pipe2(pipeFds, O_CLOEXEC) != 0) return {};
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(pipeFds[0]);
-    close(pipeFds[1]);
-    return {};
-  }
-  if (pid == 0) {
-    dup2(pipeFds[1], STDOUT_FILENO);
-    int null = open("/dev/null", O_WRONLY);
-    if (null >= 0) dup2(null, STDERR_FILENO);
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
-  close(pipeFds[1]);
-  CommandResult result;
-  char buf[512];
-  for (ssize_t n; (n = read(pipeFds[0], buf, sizeof buf)) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    result.out.append(buf, static_cast<size_t>(n));
-  }
-  close(pipeFds[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
-
-bool zramControlAvailable() {
-  if (access("/sys/class/zram-control/hot_add", R_OK) == 0) return true;
-  runCommand({"modprobe", "zram"});
-  return access("/sys/class/zram-control/hot_add", R_OK) == 0;
-}
-
-// The plugin's own test (udev_device_source.cc) asks the same way: a stale socket file refuses.
-bool udevdAnswers() {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", kUdevControl);
-  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return false;
-  bool answers = connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0 ||
-                 errno == EAGAIN || errno == EINPROGRESS;
-  close(fd);
-  return answers;
-}
-
-// A systemd-udevd of our own, in the foreground so that its PID is the one we forked. If a udevd
-// already answers, that one is used and nothing is started or stopped.
-class Udevd {
- public:
-  explicit Udevd(std::string logPath) : logPath_(std::move(logPath)) {
-    if (udevdAnswers()) {
-      ready_ = true;
-      return;
-    }
-    runDirExisted_ = std::filesystem::exists(kUdevRunDir);
-    // udevd makes /dev/disk/by-diskseq links for the devices we attach; they are ours to remove.
-    diskDirExisted_ = std::filesystem::exists("/dev/disk");
-    removeUdevRunDir = !runDirExisted_;
-    removeDiskDir = !diskDirExisted_;
-    started_ = true;
-    restart();
-  }
-
-  ~Udevd() {
-    if (!started_) return;
-    terminate();
-    removeUdevRunDir = false;
-    removeDiskDir = false;
-    // Someone else's udevd may have come up meanwhile and now owns these.
-    if (udevdAnswers()) return;
-    std::error_code ignored;
-    if (!runDirExisted_) std::filesystem::remove_all(kUdevRunDir, ignored);
-    if (!diskDirExisted_) std::filesystem::remove_all("/dev/disk", ignored);
-  }
-
-  Udevd(const Udevd&) = delete;
-  Udevd& operator=(const Udevd&) = delete;
-
-  bool ready() const { return ready_; }
-  // Whether we started it, and so may stop it.
-  bool ours() const { return started_; }
-
-  // Stops ours as an upgrade or a crash would: /run/udev, its control socket file included,
-  // stays until the destructor. True once it exited on `signo`.
-  bool terminate(int signo = SIGTERM) {
-    ready_ = false;
-    if (pid_ <= 0) return false;
-    kill(pid_, signo);
-    bool exited = false;
-    for (auto deadline = Clock::now() + kWait; Clock::now() < deadline;) {
-      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        exited = true;
-        break;
-      }
-      std::this_thread::sleep_for(5ms);
-    }
-    if (!exited) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    untrack(trackedPids, pid_);
-    pid_ = -1;
-    return exited;
-  }
-
-  // SIGSTOP: its listening control socket still takes connections, but it passes nothing on.
-  void freeze() {
-    if (pid_ > 0) kill(pid_, SIGSTOP);
-  }
-
-  // Starts ours (again); true once it answers.
-  bool restart() {
-    if (!started_ || pid_ > 0) return ready_;
-    pid_ = fork();
-    if (pid_ == 0) {
-      int log = open(logPath_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (log >= 0) {
-        dup2(log, STDOUT_FILENO);
-        dup2(log, STDERR_FILENO);
-        if (log > STDERR_FILENO) close(log);
-      }
-      execl(kUdevd, kUdevd, static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    if (pid_ < 0) return false;
-    track(trackedPids, pid_);
-    for (auto deadline = Clock::now() + kWait; Clock::now() < deadline;) {
-      if (udevdAnswers()) {
-        ready_ = true;
-        break;
-      }
-      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        untrack(trackedPids, pid_);
-        pid_ = -1;
-        break;
-      }
-      std::this_thread::sleep_for(5ms);
-    }
-    return ready_;
-  }
-
- private:
-  std::string logPath_;
-  bool started_ = false;  // by us: only then is anything stopped or removed
-  pid_t pid_ = -1;
-  bool ready_ = false;
-  bool runDirExisted_ = true;
-  bool diskDirExisted_ = true;
-};
-
-// ---------------------------------------------------------------------------------------------
-// Devices this test creates; every one is removed again by its destructor.
-
-std::optional<int> readNumber(const std::string& path) {
-  std::ifstream in(path);
-  int n = -1;
-  if (!(in >> n) || n < 0) return std::nullopt;
-  return n;
-}
-
-// Retries while busy: udevd's probes hold the node open for a moment after an event.
-bool hotRemoveZram(int n, Clock::time_point* writtenAt, int* busyRetries) {
-  std::string text = std::to_string(n);
-  for (auto deadline = Clock::now() + kWait;;) {
-    int fd = open("/sys/class/zram-control/hot_remove", O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    if (writtenAt != nullptr) *writtenAt = Clock::now();
-    ssize_t written = write(fd, text.data(), text.size());
-    int error = errno;
-    close(fd);
-    if (written == static_cast<ssize_t>(text.size())) return true;
-    if (error != EBUSY || Clock::now() > deadline) return false;
-    if (busyRetries != nullptr) ++*busyRetries;
-    std::this_thread::sleep_for(1ms);
-  }
-}
-
-class ZramDevice {
- public:
-  ZramDevice() {
-    requestedAt_ = Clock::now();
-    std::optional<int> n = readNumber("/sys/class/zram-control/hot_add");
-    REQUIRE_MESSAGE(n.has_value(), "hot_add failed: " << std::strerror(errno));
-    number_ = *n;
-    track(trackedZram, number_);
-  }
-  ~ZramDevice() {
-    if (number_ < 0) return;
-    if (!hotRemoveZram(number_, nullptr, nullptr)) {
-      std::fprintf(stderr, "could not remove zram%d: %s\n", number_, std::strerror(errno));
-    }
-    untrack(trackedZram, number_);
-  }
-  ZramDevice(const ZramDevice&) = delete;
-  ZramDevice& operator=(const ZramDevice&) = delete;
-
-  std::string name() const { return "zram" + std::to_string(number_); }
-  Clock::time_point requestedAt() const { return requestedAt_; }
-
-  bool remove(Clock::time_point* writtenAt, int* busyRetries) {
-    if (!hotRemoveZram(number_, writtenAt, busyRetries)) return false;
-    untrack(trackedZram, number_);
-    number_ = -1;
-    return true;
-  }
-
- private:
-  int number_ = -1;
-  Clock::time_point requestedAt_;
-};
-
-class LoopDevice {
- public:
-  explicit LoopDevice(const std::string& backingFile) {
-    requestedAt_ = Clock::now();
-    CommandResult r = runCommand({"losetup", "--find", "--show", backingFile});
-    returnedAt_ = Clock::now();
-    REQUIRE_MESSAGE(r.status == 0, "losetup --find --show failed with " << r.status);
-    std::string path = r.out.substr(0, r.out.find('\n'));
-    REQUIRE_MESSAGE(path.rfind("/dev/loop", 0) == 0, "losetup printed '" << r.out << "'");
-    number_ = std::stoi(path.substr(std::strlen("/dev/loop")));
-    track(trackedLoop, number_);
-  }
-  ~LoopDevice() {
-    if (number_ >= 0) detach(nullptr);
-  }
-  LoopDevice(const LoopDevice&) = delete;
-  LoopDevice& operator=(const LoopDevice&) = delete;
-
-  std::string name() const { return "loop" + std::to_string(number_); }
-  Clock::time_point requestedAt() const { return requestedAt_; }
-  // When losetup exited: the attach is done by then, so the rest is the uevent's way to us.
-  Clock::time_point returnedAt() const { return returnedAt_; }
-
-  bool detach(Clock::time_point* requestedAt, Clock::time_point* returnedAt = nullptr) {
-    if (requestedAt != nullptr) *requestedAt = Clock::now();
-    CommandResult r = runCommand({"losetup", "-d", "/dev/" + name()});
-    if (returnedAt != nullptr) *returnedAt = Clock::now();
-    if (r.status != 0) {
-      std::fprintf(stderr, "losetup -d /dev/%s failed with %d\n", name().c_str(), r.status);
-      return false;
-    }
-    untrack(trackedLoop, number_);
-    number_ = -1;
-    return true;
-  }
-
- private:
-  int number_ = -1;
-  Clock::time_point requestedAt_, returnedAt_;
-};
 
 // ---------------------------------------------------------------------------------------------
 // Device lists.
@@ -864,11 +450,11 @@ int main(int argc, char** argv) {
     std::printf("SKIP: real hotplug needs root\n");
     return 77;
   }
-  if (!zramControlAvailable()) {
+  if (!udp::testing::zramControlAvailable()) {
     std::printf("SKIP: %s is not available (modprobe zram failed)\n", kZramControl);
     return 77;
   }
-  installCleanupHandlers();
+  udp::testing::installCleanupHandlers();
   doctest::Context context(argc, argv);
   return context.run();
 }
