@@ -14,9 +14,20 @@ namespace {
 using Kind = YamlNode::Kind;
 
 constexpr std::string_view kTopKeys[] = {"kubeletDir", "cdiDir", "udevSource", "resources"};
-constexpr std::string_view kResourceKeys[] = {
-    "name", "match",       "shares", "permissions", "symlinks", "containerPath",      "mounts",
-    "env",  "annotations", "cdi",    "onRemove",    "health",   "preferredAllocation"};
+constexpr std::string_view kResourceKeys[] = {"name",
+                                              "match",
+                                              "shares",
+                                              "permissions",
+                                              "symlinks",
+                                              "containerPath",
+                                              "mounts",
+                                              "env",
+                                              "annotations",
+                                              "cdi",
+                                              "onRemove",
+                                              "health",
+                                              "preferredAllocation",
+                                              "shareDevicesWithEarlierResources"};
 constexpr std::string_view kRuleKeys[] = {"subsystem",  "kernel",          "devnode",
                                           "devtype",    "driver",          "properties",
                                           "attributes", "parentAttributes"};
@@ -130,6 +141,10 @@ class Validator : NodeReader {
                 value, "'preferredAllocation'",
                 {{"none", PreferredAllocation::kNone}, {"numa", PreferredAllocation::kNuma}})) {
           resource.preferredAllocation = *preferred;
+        }
+      } else if (key == "shareDevicesWithEarlierResources") {
+        if (auto share = boolean(value, "'shareDevicesWithEarlierResources'")) {
+          resource.shareDevicesWithEarlierResources = *share;
         }
       } else {
         unknownKey(entry, "in a resource", kResourceKeys);
