@@ -150,7 +150,7 @@ int mainProgram(int argc, char** argv, const app::Daemon::SourceFactory& makeSou
     case Command::kList:
       return listDevices(*config);
     case Command::kDescribe:
-      return governance::describeOffline(*line, *config);
+      return governance::describeOffline(line->configPath, *config);
     default:
       return run(*line, std::move(*config), makeSource);
   }

@@ -6,7 +6,7 @@
 #include "config/config_checks.h"
 #include "config/node_reader.h"
 #include "config/yaml_tree.h"
-#include "kubelet/resource_name.h"
+#include "config/resource_name.h"
 
 namespace udp::config {
 namespace {
@@ -159,7 +159,7 @@ class Validator : NodeReader {
   }
 
   void checkResourceName(const YamlNode& node) {
-    if (auto problem = kubelet::resourceNameError(node.text)) {
+    if (auto problem = resourceNameError(node.text)) {
       error(node.position, "invalid resource name " + quote(node.text) + ": " + *problem);
       return;
     }
