@@ -5,8 +5,8 @@
 
 #include "config/config_checks.h"
 #include "config/node_reader.h"
-#include "config/yaml_tree.h"
 #include "config/resource_name.h"
+#include "config/yaml_tree.h"
 
 namespace udp::config {
 namespace {
