@@ -386,7 +386,7 @@ std::string formatDiagnostic(std::string_view fileName, const Diagnostic& diagno
     out += ':';
     out += std::to_string(diagnostic.position.column);
   }
-  out += ": error: ";
+  out += diagnostic.severity == Severity::kWarning ? ": warning: " : ": error: ";
   out += diagnostic.message;
   return out;
 }
