@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "config/config_parser.h"
+#include "config/container_path.h"
 #include "config/rule_overlap.h"
 #include "plugin/device_source.h"
 #include "udev/device_tracker.h"
@@ -118,6 +119,9 @@ std::vector<config::Diagnostic> deviceWarnings(const config::Config& config,
 
 int checkConfig(const std::string& path, const config::Config& config) {
   std::vector<config::Diagnostic> warnings = config::overlapWarnings(config);
+  for (config::Diagnostic& warning : config::containerPathWarnings(config)) {
+    warnings.push_back(std::move(warning));
+  }
   Result<std::vector<udev::DeviceRecord>> devices = udev::scanRecords(config);
   if (devices) {
     for (config::Diagnostic& warning : deviceWarnings(config, *devices)) {

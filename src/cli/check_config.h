@@ -2,8 +2,9 @@
 
 // `udev-device-plugin check-config`, past the parse (whose errors reject the config): warnings
 // about what the config would do on this machine. Rules of two resources that may claim the same
-// device (config/rule_overlap.h); from one scan, the devices two resources do match; and the
-// resources whose ListAndWatch message would exceed what the kubelet accepts.
+// device (config/rule_overlap.h); a fixed containerPath (config/container_path.h); from one scan,
+// the devices two resources do match; and the resources whose ListAndWatch message would exceed
+// what the kubelet accepts.
 
 #include <cstddef>
 #include <string>
