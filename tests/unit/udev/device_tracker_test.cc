@@ -415,3 +415,46 @@ TEST_CASE("reconcile after lost events") {
 
 }  // namespace
 }  // namespace udp::udev
+
+namespace udp::udev {
+namespace {
+
+// After every step of a random run of adds, removes and moves, the IDs are those a fresh tracker
+// gives the devices present, fed in another order: they depend on the set alone.
+TEST_CASE("colliding IDs: random runs agree with a fresh scan at every step") {
+  std::vector<DeviceRecord> pool;
+  for (int i = 0; i < 12; ++i) {
+    DeviceRecord r = renumbered(usbSerialRecord(), "ttyUSB" + std::to_string(i));
+    r.properties["ID_SERIAL_SHORT"] = "S" + std::to_string(i % 3);  // groups of four
+    // Two of each group share an ID_PATH, so some groups fall back to devpaths.
+    r.properties["ID_PATH"] = "path-" + std::to_string(i % 6);
+    pool.push_back(r);
+  }
+  uint32_t seed = 12345;
+  auto next = [&seed](uint32_t bound) {
+    seed = seed * 1103515245u + 12345u;
+    return (seed >> 16) % bound;
+  };
+  DeviceTracker tracker({serialResource()});
+  RecordingSink sink;
+  std::map<std::string, DeviceRecord> present;
+  for (int step = 0; step < 400; ++step) {
+    const DeviceRecord& r = pool[next(pool.size())];
+    if (present.contains(r.syspath) && next(2) == 0) {
+      tracker.remove(r.syspath, sink);
+      present.erase(r.syspath);
+    } else {
+      tracker.update(r, sink);
+      present[r.syspath] = r;
+    }
+    std::vector<DeviceRecord> reversed;
+    for (auto it = present.rbegin(); it != present.rend(); ++it) reversed.push_back(it->second);
+    std::map<std::string, std::string> live;
+    for (const auto& [id, device] : sink.devices[kSerial]) live[device.syspath] = id;
+    CAPTURE(step);
+    REQUIRE(live == idsAfter(reversed, serialResource()));
+  }
+}
+
+}  // namespace
+}  // namespace udp::udev
