@@ -6,6 +6,7 @@
 
 #include "app/signals.h"
 #include "build_config.h"
+#include "cli/check_config.h"
 #include "cli/command_line.h"
 #include "config/config_file.h"
 #include "config/config_parser.h"
@@ -159,12 +160,11 @@ int mainProgram(int argc, char** argv, const app::Daemon::SourceFactory& makeSou
   if (!config) return kExitUsage;
   switch (line->command) {
     case Command::kCheckConfig:
-      printf("%s: OK, %zu resources\n", line->configPath.c_str(), config->resources.size());
-      return kExitOk;
+      return checkConfig(line->configPath, *config);
     case Command::kList:
       return listDevices(*config);
     case Command::kDescribe:
-      return governance::describeOffline(*line, *config);
+      return governance::describeOffline(line->configPath, *config);
     default:
       return run(*line, std::move(*config), makeSource);
   }

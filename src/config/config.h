@@ -68,6 +68,9 @@ struct Resource {
   OnRemove onRemove = OnRemove::kDrop;
   std::optional<HealthAttribute> health;
   PreferredAllocation preferredAllocation = PreferredAllocation::kNone;
+  // A device belongs to the first resource, in config order, whose rules match it; a later one
+  // sees it only when it sets this, i.e. when handing one device to two pods is meant.
+  bool shareDevicesWithEarlierResources = false;
   SourcePosition position;
 
   bool operator==(const Resource&) const = default;

@@ -5,8 +5,8 @@
 
 #include "config/config_checks.h"
 #include "config/node_reader.h"
+#include "config/resource_name.h"
 #include "config/yaml_tree.h"
-#include "kubelet/resource_name.h"
 
 namespace udp::config {
 namespace {
@@ -14,9 +14,20 @@ namespace {
 using Kind = YamlNode::Kind;
 
 constexpr std::string_view kTopKeys[] = {"kubeletDir", "cdiDir", "udevSource", "resources"};
-constexpr std::string_view kResourceKeys[] = {
-    "name", "match",       "shares", "permissions", "symlinks", "containerPath",      "mounts",
-    "env",  "annotations", "cdi",    "onRemove",    "health",   "preferredAllocation"};
+constexpr std::string_view kResourceKeys[] = {"name",
+                                              "match",
+                                              "shares",
+                                              "permissions",
+                                              "symlinks",
+                                              "containerPath",
+                                              "mounts",
+                                              "env",
+                                              "annotations",
+                                              "cdi",
+                                              "onRemove",
+                                              "health",
+                                              "preferredAllocation",
+                                              "shareDevicesWithEarlierResources"};
 constexpr std::string_view kRuleKeys[] = {"subsystem",  "kernel",          "devnode",
                                           "devtype",    "driver",          "properties",
                                           "attributes", "parentAttributes"};
@@ -131,6 +142,10 @@ class Validator : NodeReader {
                 {{"none", PreferredAllocation::kNone}, {"numa", PreferredAllocation::kNuma}})) {
           resource.preferredAllocation = *preferred;
         }
+      } else if (key == "shareDevicesWithEarlierResources") {
+        if (auto share = boolean(value, "'shareDevicesWithEarlierResources'")) {
+          resource.shareDevicesWithEarlierResources = *share;
+        }
       } else {
         unknownKey(entry, "in a resource", kResourceKeys);
       }
@@ -144,7 +159,7 @@ class Validator : NodeReader {
   }
 
   void checkResourceName(const YamlNode& node) {
-    if (auto problem = kubelet::resourceNameError(node.text)) {
+    if (auto problem = resourceNameError(node.text)) {
       error(node.position, "invalid resource name " + quote(node.text) + ": " + *problem);
       return;
     }
@@ -371,7 +386,7 @@ std::string formatDiagnostic(std::string_view fileName, const Diagnostic& diagno
     out += ':';
     out += std::to_string(diagnostic.position.column);
   }
-  out += ": error: ";
+  out += diagnostic.severity == Severity::kWarning ? ": warning: " : ": error: ";
   out += diagnostic.message;
   return out;
 }

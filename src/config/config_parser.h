@@ -27,7 +27,7 @@ inline constexpr std::size_t kMaxConfigBytes = 1 << 20;
 ParseOutcome parseConfig(std::string_view text);
 
 // "file:line:col: error: message", or "file: error: message" for a diagnostic without a
-// position (line 0).
+// position (line 0); "warning" instead of "error" for a warning.
 std::string formatDiagnostic(std::string_view fileName, const Diagnostic& diagnostic);
 
 }  // namespace udp::config

@@ -12,10 +12,14 @@
 
 namespace udp::config {
 
-// One problem found in a config, at the key or value it is about.
+enum class Severity { kError, kWarning };
+
+// One problem found in a config, at the key or value it is about. Errors reject the config;
+// warnings (check-config's: rules that overlap, a device list too large for the kubelet) do not.
 struct Diagnostic {
   SourcePosition position;  // line 0 when the problem is not at a place in the text
   std::string message;
+  Severity severity = Severity::kError;
 };
 
 // Diagnostics shown at most; one more line says how many were left out.

@@ -21,4 +21,9 @@ inline bool isValidGlob(std::string_view pattern) {
 // fnmatch(pattern, text, 0) == 0. A NUL inside either string matches nothing.
 bool globMatch(std::string_view pattern, std::string_view text);
 
+// False only when no string matches both patterns; true when one may. Exact for '*', '?',
+// literals and bracket expressions of characters, ranges and classes; collating elements and
+// equivalence classes ([.x.] [=x=]) count as any character, which can only err towards true.
+bool globsMayIntersect(std::string_view a, std::string_view b);
+
 }  // namespace udp::config

@@ -59,8 +59,8 @@ Result<std::string> configFileSha256(const std::string& path) {
   return sha256Hex(*bytes);
 }
 
-Result<DescribeInputs> offlineInputs(const cli::CommandLine& line, const config::Config& config) {
-  Result<std::string> bytes = readFileBytes(line.configPath);
+Result<DescribeInputs> offlineInputs(const std::string& configPath, const config::Config& config) {
+  Result<std::string> bytes = readFileBytes(configPath);
   if (!bytes) return bytes.error();
   Result<std::vector<udev::ScannedDevice>> scanned = udev::scanOnce(config);
   if (!scanned) return makeError(scanned.error().code, "scan failed: " + scanned.error().message);
@@ -69,8 +69,7 @@ Result<DescribeInputs> offlineInputs(const cli::CommandLine& line, const config:
   // Absolute, so a record read on another machine still names the file; as given when it no
   // longer resolves.
   char resolved[PATH_MAX];
-  inputs.configPath =
-      ::realpath(line.configPath.c_str(), resolved) != nullptr ? resolved : line.configPath;
+  inputs.configPath = ::realpath(configPath.c_str(), resolved) != nullptr ? resolved : configPath;
   inputs.configSha256 = sha256Hex(*bytes);
   inputs.config = &config;
   for (const config::Resource& resource : config.resources) {
@@ -86,8 +85,8 @@ Result<DescribeInputs> offlineInputs(const cli::CommandLine& line, const config:
   return inputs;
 }
 
-int describeOffline(const cli::CommandLine& line, const config::Config& config) {
-  Result<DescribeInputs> inputs = offlineInputs(line, config);
+int describeOffline(const std::string& configPath, const config::Config& config) {
+  Result<DescribeInputs> inputs = offlineInputs(configPath, config);
   if (!inputs) {
     fprintf(stderr, "error: %s\n", inputs.error().message.c_str());
     return kExitRuntime;

@@ -5,7 +5,6 @@
 
 #include <string>
 
-#include "cli/command_line.h"
 #include "config/config.h"
 #include "governance/describe.h"
 #include "util/result.h"
@@ -18,12 +17,12 @@ Result<std::string> configFileSha256(const std::string& path);
 
 inline constexpr const char* kNotRunning = "not running";
 
-// The offline inputs for `config`, read from `line.configPath` (hashed as the file's bytes now)
+// The offline inputs for `config`, loaded from `configPath` (hashed as the file's bytes now),
 // and one udev scan. `config` is borrowed by the result.
-Result<DescribeInputs> offlineInputs(const cli::CommandLine& line, const config::Config& config);
+Result<DescribeInputs> offlineInputs(const std::string& configPath, const config::Config& config);
 
 // Prints the record, indented, to stdout. Returns the exit status: 0, or 2 when the config
 // cannot be read again or the scan fails (the message goes to stderr).
-int describeOffline(const cli::CommandLine& line, const config::Config& config);
+int describeOffline(const std::string& configPath, const config::Config& config);
 
 }  // namespace udp::governance

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "config/container_path.h"
 #include "plugin/cdi_spec.h"
 
 namespace udp::plugin {
@@ -26,7 +27,7 @@ void addDeviceSpec(const config::Resource& resource, const std::string& hostPath
   if (hostPath.empty() || !added.insert(hostPath).second) return;
   v1beta1::DeviceSpec* spec = out.add_devices();
   spec->set_host_path(hostPath);
-  spec->set_container_path(resource.containerPath.empty() ? hostPath : resource.containerPath);
+  spec->set_container_path(config::containerPathFor(resource.containerPath, hostPath));
   spec->set_permissions(resource.permissions);
 }
 
@@ -75,6 +76,15 @@ grpc::Status allocate(const config::Resource& resource, const Inventory& invento
                 "device " + id + " of resource " + resource.name + " is unhealthy"};
       }
       devices.push_back(device);
+    }
+    if (config::isFixedContainerPath(resource.containerPath)) {
+      std::set<std::string> nodes;  // shares of one device are one node
+      for (const Device* device : devices) nodes.insert(device->devnode);
+      if (nodes.size() > 1) {
+        return {grpc::StatusCode::kInvalidArgument,
+                "resource " + resource.name + " puts every device at containerPath " +
+                    resource.containerPath + "; a container can get only one of its devices"};
+      }
     }
     v1beta1::ContainerAllocateResponse* out = response.add_container_responses();
     std::set<std::string> added;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "config/container_path.h"
 #include "util/json_writer.h"
 
 namespace udp::plugin {
@@ -25,7 +26,7 @@ namespace {
 
 void deviceNode(JsonWriter& json, const config::Resource& resource, const std::string& hostPath) {
   json.beginObject();
-  json.key("path").value(resource.containerPath.empty() ? hostPath : resource.containerPath);
+  json.key("path").value(config::containerPathFor(resource.containerPath, hostPath));
   json.key("hostPath").value(hostPath);
   json.key("permissions").value(resource.permissions);
   json.endObject();

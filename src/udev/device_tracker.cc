@@ -8,119 +8,150 @@
 namespace udp::udev {
 
 DeviceTracker::DeviceTracker(std::vector<config::Resource> resources)
-    : resources_(std::move(resources)), states_(resources_.size()) {}
-
-void DeviceTracker::update(const DeviceRecord& device, plugin::DeviceSink& sink) {
-  for (size_t i = 0; i < resources_.size(); ++i) updateOne(i, device, sink);
+    : resources_(std::move(resources)) {
+  states_.reserve(resources_.size());
+  for (const config::Resource& resource : resources_) {
+    states_.emplace_back(maxBaseIdLength(resource.shares));
+  }
 }
 
-void DeviceTracker::updateOne(size_t index, const DeviceRecord& device, plugin::DeviceSink& sink) {
+void DeviceTracker::update(const DeviceRecord& device, plugin::DeviceSink& sink) {
+  bool owned = false;  // by an earlier resource
+  for (size_t i = 0; i < resources_.size(); ++i) {
+    bool matches = matchesResource(resources_[i], device);
+    bool belongs = matches && (!owned || resources_[i].shareDevicesWithEarlierResources);
+    owned = owned || matches;
+    updateOne(i, device, belongs);
+    report(i, sink);
+  }
+}
+
+void DeviceTracker::updateOne(size_t index, const DeviceRecord& device, bool belongs) {
   const config::Resource& resource = resources_[index];
   State& state = states_[index];
   auto it = state.bySyspath.find(device.syspath);
-  if (!matchesResource(resource, device)) {
-    if (it != state.bySyspath.end()) gone(index, it, sink);
+  if (!belongs) {
+    if (it != state.bySyspath.end()) gone(index, it);
     return;
   }
 
+  const std::string* idPath = device.property("ID_PATH");
+  IdKeys keys{sanitizeId(idSource(device), maxBaseIdLength(resource.shares)),
+              idPath != nullptr ? *idPath : std::string(),
+              device.devpath.empty() ? device.syspath : device.devpath};
   plugin::Device next = describeDevice(resource, device);
-  std::string wanted = sanitizeId(idSource(device), maxBaseIdLength(resource.shares));
-  if (it != state.bySyspath.end() && it->second.wantedId == wanted) {
-    next.id = it->second.device.id;
-  } else {
-    next.id = assignId(index, device.syspath, wanted, device.sysname);
-  }
-
   if (it == state.bySyspath.end()) {
+    takeOver(state, keys, device.syspath);
     it = state.bySyspath.emplace(device.syspath, Entry{}).first;
-  } else if (it->second.device.id != next.id) {
-    emitRemove(index, it->second.device.id, sink);
-    state.syspathById.erase(it->second.device.id);
-  } else if (it->second.present && it->second.device == next) {
-    return;  // already reported exactly so, e.g. the add event of an enumerated device
+  } else {
+    Entry& entry = it->second;
+    next.id = entry.device.id;
+    // Already reported exactly so, e.g. the add event of an enumerated device.
+    if (entry.present && entry.keys == keys && entry.device == next) return;
+    if (entry.keys.wanted != keys.wanted) takeOver(state, keys, device.syspath);
   }
   Entry& entry = it->second;
-  entry.wantedId = std::move(wanted);
-  entry.device = next;
+  next.id = entry.device.id;
+  entry.keys = keys;
+  entry.device = std::move(next);
   entry.present = true;
-  state.syspathById[next.id] = device.syspath;
-  emitUpsert(index, next, sink);
+  state.ids.set(device.syspath, keys);
+  state.dirty.insert(device.syspath);
 }
 
-void DeviceTracker::gone(size_t index, EntryIt it, plugin::DeviceSink& sink) {
+// A device kept as unhealthy after its removal gives way to a present device that wants the same
+// ID: the same hardware plugged back, maybe under another kernel name, takes over its ID (the
+// one at the same ID_PATH first). No remove is sent when the ID stays; the upsert replaces it.
+void DeviceTracker::takeOver(State& state, const IdKeys& keys, const std::string& syspath) {
+  std::string chosen;
+  for (const std::string& other : state.ids.wanting(keys.wanted)) {
+    auto it = state.bySyspath.find(other);
+    if (other == syspath || it == state.bySyspath.end() || it->second.present) continue;
+    if (!keys.idPath.empty() && it->second.keys.idPath == keys.idPath) {
+      chosen = other;
+      break;
+    }
+    if (chosen.empty()) chosen = other;
+  }
+  if (!chosen.empty()) drop(state, state.bySyspath.find(chosen));
+}
+
+void DeviceTracker::gone(size_t index, EntryIt it) {
   State& state = states_[index];
   Entry& entry = it->second;
   if (resources_[index].onRemove == config::OnRemove::kUnhealthy) {
     if (!entry.present) return;
     entry.present = false;
     entry.device.healthy = false;
-    emitUpsert(index, entry.device, sink);
+    state.dirty.insert(it->first);
     return;
   }
-  emitRemove(index, entry.device.id, sink);
-  state.syspathById.erase(entry.device.id);
+  drop(state, it);
+}
+
+void DeviceTracker::drop(State& state, EntryIt it) {
+  if (!it->second.device.id.empty()) state.orphans.push_back(it->second.device.id);
+  state.ids.erase(it->first);
+  state.dirty.erase(it->first);
   state.bySyspath.erase(it);
 }
 
-bool DeviceTracker::idTaken(size_t index, const std::string& id, const std::string& syspath) {
+void DeviceTracker::report(size_t index, plugin::DeviceSink& sink) {
   State& state = states_[index];
-  auto owner = state.syspathById.find(id);
-  if (owner == state.syspathById.end() || owner->second == syspath) return false;
-  auto entry = state.bySyspath.find(owner->second);
-  if (entry != state.bySyspath.end() && entry->second.present) return true;
-  // A device kept as unhealthy after its removal hands its ID to a present device that wants the
-  // same one: the same hardware plugged back, maybe under another kernel name. No remove is sent,
-  // the upsert that follows replaces it under the same IDs.
-  if (entry != state.bySyspath.end()) state.bySyspath.erase(entry);
-  state.syspathById.erase(owner);
-  return false;
-}
-
-std::string DeviceTracker::assignId(size_t index, const std::string& syspath,
-                                    const std::string& wanted, const std::string& sysname) {
-  if (!idTaken(index, wanted, syspath)) return wanted;
-  // Two present devices want the same ID (e.g. a multi-port adapter with one serial): the later
-  // one is told apart by its kernel name.
-  size_t maxLength = maxBaseIdLength(resources_[index].shares);
-  std::string base = wanted + "-" + sysname;
-  std::string candidate = sanitizeId(base, maxLength);
-  for (int n = 2; idTaken(index, candidate, syspath); ++n) {
-    candidate = sanitizeId(base + "-" + std::to_string(n), maxLength);
+  std::set<std::string> touched = state.ids.takeChanged();
+  touched.insert(state.dirty.begin(), state.dirty.end());
+  // An ID another device holds now is not removed: that device's upsert replaces it.
+  std::set<std::string> removes;
+  for (std::string& id : state.orphans) {
+    if (!state.ids.taken(id)) removes.insert(std::move(id));
   }
-  return candidate;
+  state.orphans.clear();
+  for (const std::string& syspath : touched) {
+    auto it = state.bySyspath.find(syspath);
+    if (it == state.bySyspath.end()) continue;
+    const std::string& old = it->second.device.id;
+    if (!old.empty() && old != state.ids.id(syspath) && !state.ids.taken(old)) removes.insert(old);
+  }
+  for (const std::string& id : removes) emitRemove(index, id, sink);
+  for (const std::string& syspath : touched) {
+    auto it = state.bySyspath.find(syspath);
+    if (it == state.bySyspath.end()) continue;
+    const std::string& id = state.ids.id(syspath);
+    if (it->second.device.id == id && !state.dirty.contains(syspath)) continue;
+    it->second.device.id = id;
+    emitUpsert(index, it->second.device, sink);
+  }
+  state.dirty.clear();
 }
 
 void DeviceTracker::remove(std::string_view syspath, plugin::DeviceSink& sink) {
   for (size_t i = 0; i < resources_.size(); ++i) {
     auto it = states_[i].bySyspath.find(syspath);
-    if (it != states_[i].bySyspath.end()) gone(i, it, sink);
+    if (it == states_[i].bySyspath.end()) continue;
+    gone(i, it);
+    report(i, sink);
   }
 }
 
 void DeviceTracker::move(std::string_view oldSyspath, const DeviceRecord& device,
                          plugin::DeviceSink& sink) {
   if (oldSyspath != device.syspath) {
-    for (size_t i = 0; i < resources_.size(); ++i) {
-      State& state = states_[i];
+    for (State& state : states_) {
       auto old = state.bySyspath.find(oldSyspath);
       if (old == state.bySyspath.end()) continue;
       if (state.bySyspath.contains(device.syspath)) {
         // The new path is tracked already (its add came first): the old entry is just stale.
-        auto node = state.bySyspath.extract(old);
-        const std::string& oldId = node.mapped().device.id;
-        auto owner = state.syspathById.find(oldId);
-        if (owner != state.syspathById.end() && owner->second == node.key()) {
-          state.syspathById.erase(owner);
-          emitRemove(i, oldId, sink);
-        }
+        drop(state, old);
         continue;
       }
       // Re-key the entry so that update() below keeps its ID when the ID does not depend on the
       // kernel name, and otherwise replaces it.
       auto node = state.bySyspath.extract(old);
+      std::string from = node.key();
       node.key() = device.syspath;
-      state.syspathById[node.mapped().device.id] = device.syspath;
       state.bySyspath.insert(std::move(node));
+      state.ids.rekey(from, device.syspath);
+      if (state.dirty.erase(from) > 0) state.dirty.insert(device.syspath);
     }
   }
   update(device, sink);
@@ -132,9 +163,10 @@ void DeviceTracker::removeAbsent(const std::set<std::string, std::less<>>& prese
     State& state = states_[i];
     for (auto it = state.bySyspath.begin(); it != state.bySyspath.end();) {
       auto next = std::next(it);
-      if (it->second.present && !present.contains(it->first)) gone(i, it, sink);
+      if (it->second.present && !present.contains(it->first)) gone(i, it);
       it = next;
     }
+    report(i, sink);
   }
 }
 

@@ -21,7 +21,7 @@ class NullSink final : public plugin::DeviceSink {
 
 }  // namespace
 
-Result<std::vector<ScannedDevice>> scanOnce(const config::Config& config) {
+Result<std::vector<DeviceRecord>> scanRecords(const config::Config& config) {
   UdevPtr context(udev_new());
   if (!context) return makeError(-ENOMEM, "udev_new failed");
   Result<std::vector<std::string>> syspaths = enumerateSyspaths(*context, config.resources);
@@ -31,12 +31,20 @@ Result<std::vector<ScannedDevice>> scanOnce(const config::Config& config) {
   PropertySource properties = std::string_view(resolveSource(config.udevSource)) == "kernel"
                                   ? PropertySource::kUeventFile
                                   : PropertySource::kLibudev;
-  DeviceTracker tracker(config.resources);
-  NullSink sink;
+  std::vector<DeviceRecord> out;
   for (const std::string& syspath : *syspaths) {
     UdevDevicePtr device(udev_device_new_from_syspath(context.get(), syspath.c_str()));
-    if (device) tracker.update(recordFromUdev(device.get(), properties), sink);  // else gone
+    if (device) out.push_back(recordFromUdev(device.get(), properties));  // else gone
   }
+  return out;
+}
+
+Result<std::vector<ScannedDevice>> scanOnce(const config::Config& config) {
+  Result<std::vector<DeviceRecord>> records = scanRecords(config);
+  if (!records) return records.error();
+  DeviceTracker tracker(config.resources);
+  NullSink sink;
+  for (const DeviceRecord& record : *records) tracker.update(record, sink);
 
   std::vector<ScannedDevice> out;
   for (const config::Resource& resource : config.resources) {

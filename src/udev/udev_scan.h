@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "plugin/device.h"
+#include "udev/device_record.h"
 #include "util/result.h"
 
 namespace udp::udev {
@@ -19,5 +20,9 @@ struct ScannedDevice {
 
 // Devices grouped by resource in config order, each resource's ordered by syspath.
 Result<std::vector<ScannedDevice>> scanOnce(const config::Config& config);
+
+// The devices the config's subsystems enumerate, read as the daemon reads them (check-config
+// matches them against every resource itself).
+Result<std::vector<DeviceRecord>> scanRecords(const config::Config& config);
 
 }  // namespace udp::udev

@@ -132,6 +132,7 @@ resources:
   - name: example.com/zram-kept
     match: [{subsystem: block, kernel: "zram*"}]
     onRemove: unhealthy
+    shareDevicesWithEarlierResources: true  # the same zram devices as example.com/zram
   - name: example.com/loop
     match: [{subsystem: block, kernel: "loop[0-9]*", devtype: disk}]
     onRemove: drop

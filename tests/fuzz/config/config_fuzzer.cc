@@ -8,6 +8,7 @@
 
 #include "config/config_parser.h"
 #include "config/glob.h"
+#include "config/rule_overlap.h"
 
 using namespace udp::config;
 
@@ -24,12 +25,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (!outcome.config) return 0;
   // What the validator accepted, the matcher must be able to use.
+  std::size_t rules = 0;
   for (const Resource& resource : outcome.config->resources) {
     if (resource.shares < 1 || resource.shares > 1000 || resource.match.empty()) std::abort();
     for (const MatchRule& rule : resource.match) {
+      ++rules;
       if (rule.kernel && !isValidGlob(*rule.kernel)) std::abort();
       if (rule.kernel) (void)globMatch(*rule.kernel, "ttyUSB0");
       for (const auto& [name, pattern] : rule.properties) (void)globMatch(pattern, name);
+      // The overlap test may say "maybe" wrongly, never "no" wrongly.
+      if (rule.kernel && rule.devnode && globMatch(*rule.kernel, "ttyUSB0") &&
+          globMatch(*rule.devnode, "ttyUSB0") && !globsMayIntersect(*rule.kernel, *rule.devnode)) {
+        std::abort();
+      }
+    }
+  }
+  // check-config's pairwise test; quadratic, so only on configs of a sane size.
+  if (rules <= 64) {
+    for (const Diagnostic& warning : overlapWarnings(*outcome.config)) {
+      if (warning.severity != Severity::kWarning) std::abort();
     }
   }
   return 0;

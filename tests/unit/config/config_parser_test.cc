@@ -125,6 +125,7 @@ TEST_CASE("every other value and the defaults") {
       "    preferredAllocation: none",
       "  - name: example.com/minimal",
       "    match: [{subsystem: block}]",
+      "    shareDevicesWithEarlierResources: yes",
   }));
   CHECK(config.kubeletDir == "/tmp/kubelet");
   CHECK(config.cdiDir == "/etc/cdi");
@@ -162,6 +163,7 @@ TEST_CASE("every other value and the defaults") {
   CHECK(disk.onRemove == OnRemove::kUnhealthy);
   CHECK_FALSE(disk.health.has_value());
   CHECK(disk.preferredAllocation == PreferredAllocation::kNone);
+  CHECK_FALSE(disk.shareDevicesWithEarlierResources);
 
   const Resource& minimal = config.resources[1];
   CHECK(minimal.name == "example.com/minimal");
@@ -175,6 +177,7 @@ TEST_CASE("every other value and the defaults") {
   CHECK(minimal.cdi == false);
   CHECK(minimal.onRemove == OnRemove::kDrop);
   CHECK(minimal.preferredAllocation == PreferredAllocation::kNone);
+  CHECK(minimal.shareDevicesWithEarlierResources);
 }
 
 TEST_CASE("the JSON form parses, tabs and all") {

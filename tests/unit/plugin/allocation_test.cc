@@ -111,6 +111,44 @@ TEST_CASE("allocate: device specs, permissions, container path, errors naming th
   CHECK(status.code == grpc::StatusCode::kFailedPrecondition);
 }
 
+TEST_CASE("allocate: containerPath never gives two nodes one path") {
+  config::Resource resource;
+  resource.name = "x.com/r";
+  resource.shares = 2;
+  plugin::Inventory inventory;
+  inventory.upsert(device("a-0", 0, "/dev/ttyUSB0"));
+  inventory.upsert(device("a-1", 0, "/dev/ttyUSB0"));  // a second share of the same node
+  inventory.upsert(device("b-0", 0, "/dev/bus/usb/001/002"));
+  v1beta1::AllocateRequest two;
+  two.add_container_requests()->add_devices_ids("a-0");
+  two.mutable_container_requests(0)->add_devices_ids("b-0");
+
+  SUBCASE("a directory: each node under it by its path below /dev") {
+    resource.containerPath = "/dev/serial/";
+    v1beta1::AllocateResponse response;
+    REQUIRE(plugin::allocate(resource, inventory, two, response).ok());
+    const auto& c = response.container_responses(0);
+    REQUIRE(c.devices_size() == 2);
+    CHECK(c.devices(0).container_path() == "/dev/serial/ttyUSB0");
+    CHECK(c.devices(1).container_path() == "/dev/serial/bus/usb/001/002");
+  }
+  SUBCASE("a fixed path: one node per container, more is refused") {
+    resource.containerPath = "/dev/port";
+    v1beta1::AllocateResponse response;
+    auto status = plugin::allocate(resource, inventory, two, response);
+    CHECK(status.code == grpc::StatusCode::kInvalidArgument);
+    CHECK(status.message.find("containerPath /dev/port") != std::string::npos);
+
+    v1beta1::AllocateRequest shares;  // two shares of one node are one node
+    shares.add_container_requests()->add_devices_ids("a-0");
+    shares.mutable_container_requests(0)->add_devices_ids("a-1");
+    v1beta1::AllocateResponse one;
+    REQUIRE(plugin::allocate(resource, inventory, shares, one).ok());
+    REQUIRE(one.container_responses(0).devices_size() == 1);
+    CHECK(one.container_responses(0).devices(0).container_path() == "/dev/port");
+  }
+}
+
 TEST_CASE("preferred allocation packs onto the fewest NUMA nodes") {
   config::Resource resource;
   resource.name = "x.com/r";

@@ -140,6 +140,8 @@ config::Resource resource(const std::string& name, config::MatchRule rule) {
   config::Resource r;
   r.name = "example.com/" + name;
   r.match = {std::move(rule)};
+  // These tests run one device past many resources at once to see which rules match it.
+  r.shareDevicesWithEarlierResources = true;
   return r;
 }
 

@@ -1,10 +1,10 @@
-#include "kubelet/resource_name.h"
+#include "config/resource_name.h"
 
 #include <doctest/doctest.h>
 
 #include <string>
 
-using udp::kubelet::resourceNameError;
+using udp::config::resourceNameError;
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "kubelet/resource_name.h"
+#include "config/resource_name.h"
 
 #include <cstddef>
 
@@ -12,7 +12,7 @@
 // only be 244 bytes long. Go's len() and regexps work on bytes, and so do we: any non-ASCII
 // byte fails.
 
-namespace udp::kubelet {
+namespace udp::config {
 namespace {
 
 constexpr std::string_view kQuotaPrefix = "requests.";
@@ -94,4 +94,4 @@ std::optional<std::string> resourceNameError(std::string_view name) {
   return std::nullopt;
 }
 
-}  // namespace udp::kubelet
+}  // namespace udp::config

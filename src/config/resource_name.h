@@ -7,11 +7,11 @@
 #include <string>
 #include <string_view>
 
-namespace udp::kubelet {
+namespace udp::config {
 
 // nullopt when the kubelet accepts `name` in Register; otherwise which rule failed, phrased to
 // follow "invalid resource name 'x': ". Mirrors v1helper.IsExtendedResourceName exactly,
 // including its quirks (see resource_name.cc).
 std::optional<std::string> resourceNameError(std::string_view name);
 
-}  // namespace udp::kubelet
+}  // namespace udp::config
