@@ -1,6 +1,7 @@
 #pragma once
 
-// A gRPC server on one unix socket: accepts on the reactor and owns its connections.
+// A gRPC server on one unix socket: accepts on the reactor and owns its connections, at most
+// ServerLimits::maxConnections of them.
 
 #include <sys/types.h>
 
@@ -18,7 +19,7 @@ namespace udp::grpc {
 
 class Server {
  public:
-  Server(reactor::Reactor& reactor, Service& service);
+  Server(reactor::Reactor& reactor, Service& service, ServerLimits limits = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -33,6 +34,13 @@ class Server {
   void sweep();
 
   size_t connectionCount() const { return connections_.size(); }
+  // Connections closed at once for being over maxConnections, since the start.
+  uint64_t rejectedConnections() const { return rejectedConnections_; }
+  // Connections closed for sending no complete request within requestTimeout (counted when
+  // freed, in sweep()).
+  uint64_t timedOutConnections() const { return timedOutConnections_; }
+  // Request bytes held by all connections together.
+  size_t bufferedRequestBytes() const;
   ino_t socketInode() const { return acceptor_ ? inode_ : 0; }
   const std::string& path() const { return path_; }
 
@@ -42,11 +50,14 @@ class Server {
 
   reactor::Reactor& reactor_;
   Service& service_;
+  const ServerLimits limits_;
   std::string path_;
   std::unique_ptr<reactor::Acceptor> acceptor_;
   ino_t inode_ = 0;  // of the socket file acceptor_ listens on
   std::vector<std::unique_ptr<reactor::Acceptor>> retiredAcceptors_;
   std::vector<std::unique_ptr<ServerConnection>> connections_;
+  uint64_t rejectedConnections_ = 0;
+  uint64_t timedOutConnections_ = 0;
 };
 
 }  // namespace udp::grpc
