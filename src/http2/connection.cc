@@ -168,13 +168,17 @@ void Connection::onRecv(int res, uint32_t) noexcept {
     close();
     return;
   }
+  if (lingering_) {
+    armRecv();  // what the peer sends after our GOAWAY is read and dropped
+    return;
+  }
   ++inSession_;
   Nghttp2Ssize consumed = memRecv(session_, recvBuf_.get(), static_cast<size_t>(res));
   --inSession_;
   if (consumed < 0) {
-    // A protocol error: GOAWAY goes out, and the socket closes once it is sent (closeIfDone:
-    // nghttp2 wants neither read nor write after it). Closing here at once lost it: the send
-    // was still in flight when shutdown() ran.
+    // A protocol error: GOAWAY goes out, then the socket closes (closeIfDone: nghttp2 wants
+    // neither read nor write after it). Closing here at once lost it: the send was still in
+    // flight when shutdown() ran.
     nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
     drainDeadline_ = std::chrono::steady_clock::now() + limits_.drainTimeout;
     armTimer();
@@ -188,7 +192,7 @@ void Connection::onRecv(int res, uint32_t) noexcept {
 
 void Connection::flush() {
   // nghttp2 must not be re-entered from its own callbacks; onRecv flushes once memRecv returns.
-  if (closing_ || sendOp_.pending() || inSession_ > 0) return;
+  if (closing_ || lingering_ || sendOp_.pending() || inSession_ > 0) return;
   sending_.clear();
   sendingOffset_ = 0;
   while (sending_.size() < kSendChunk) {
@@ -232,11 +236,20 @@ void Connection::onSend(int res, uint32_t) noexcept {
 }
 
 void Connection::closeIfDone() {
-  if (closing_) return;
-  if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_) &&
-      !sendOp_.pending()) {
-    close();
+  if (closing_ || lingering_) return;
+  if (nghttp2_session_want_read(session_) || nghttp2_session_want_write(session_) ||
+      sendOp_.pending()) {
+    return;
   }
+  // All we had to say is out, GOAWAY last. Only our side closes now: a peer still writing (a
+  // WINDOW_UPDATE for the last DATA) to a socket closed both ways got EPIPE and, for grpc++,
+  // failed its streams with UNAVAILABLE before it read the trailers already in its buffer. We
+  // read and drop until the peer closes too, or the drain deadline passes.
+  lingering_ = true;
+  ::shutdown(fd_.get(), SHUT_WR);
+  if (!drainDeadline_) drainDeadline_ = std::chrono::steady_clock::now() + limits_.drainTimeout;
+  armTimer();
+  armRecv();
 }
 
 void Connection::closeGracefully() {

@@ -99,8 +99,8 @@ class Connection {
   // Request bytes received and not consumed, all streams together.
   size_t unconsumedBytes() const { return unconsumed_; }
 
-  // Sends the trailers already submitted, then GOAWAY(NO_ERROR), then closes; closes anyway
-  // after drainTimeout if the peer does not take them.
+  // Sends the trailers already submitted, then GOAWAY(NO_ERROR), then shuts our side and closes
+  // when the peer does; closes anyway after drainTimeout.
   void closeGracefully();
   // Closes now.
   void close();
@@ -165,6 +165,7 @@ class Connection {
   bool closing_ = false;
   bool listenerTold_ = false;
   bool goingAway_ = false;  // closeGracefully: GOAWAY follows the trailers being sent
+  bool lingering_ = false;  // all sent and our side shut: waiting for the peer to close
   bool timedOut_ = false;
 };
 

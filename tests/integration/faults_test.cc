@@ -474,7 +474,10 @@ TEST_CASE("SIGTERM: every open ListAndWatch ends with grpc-status 0, then the pl
   REQUIRE(f.plugin->send(lines));
   REQUIRE(f.sim->waitForDevices(
       kFoo, [](const auto& devices) { return devices.size() > 2; }, kWait));
+  auto signalled = Clock::now();
   CHECK(f.plugin->terminate() == 0);
+  // Drained, not cut off by the daemon's 2 s drain limit: every peer closed after our GOAWAY.
+  CHECK(millis(Clock::now() - signalled) < 1000);
 
   for (std::string resource : {kFoo, kBar}) {
     CAPTURE(resource);

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 #include <nghttp2/nghttp2.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -135,7 +136,7 @@ TEST_CASE("the rest of a request already answered is dropped, not held") {
   CHECK(f.server->bufferedRequestBytes() == 0);
 }
 
-TEST_CASE("closeGracefully: every stream's trailers, then GOAWAY, then the socket closes") {
+TEST_CASE("closeGracefully: every stream's trailers, then GOAWAY, then our side closes") {
   Fixture f;
   std::vector<int32_t> ids;
   for (int i = 0; i < 3; ++i) {
@@ -156,6 +157,11 @@ TEST_CASE("closeGracefully: every stream's trailers, then GOAWAY, then the socke
   REQUIRE(f.client->goaway.has_value());
   CHECK(*f.client->goaway == NGHTTP2_NO_ERROR);
   CHECK(f.client->closedBeforeGoaway == ids.size());
+  // Our side is shut, the socket stays open for what the peer still writes (no EPIPE for it)
+  // until it closes too.
+  CHECK_FALSE(f.server->finished());
+  CHECK(write(f.clientFd, "late", 4) == 4);
+  shutdown(f.clientFd, SHUT_WR);
   CHECK(stepUntil(f, [&] { return f.server->finished(); }));
 }
 
@@ -209,5 +215,6 @@ TEST_CASE("an HTTP/2 protocol error: GOAWAY(PROTOCOL_ERROR) reaches the peer, th
   REQUIRE(frames.goaway.has_value());
   CHECK(*frames.goaway == NGHTTP2_PROTOCOL_ERROR);
   CHECK(frames.types.back() == NGHTTP2_GOAWAY);
+  shutdown(f.clientFd, SHUT_WR);
   CHECK(stepUntil(f, [&] { return f.server->finished(); }));
 }
