@@ -490,6 +490,7 @@ void Connection::resume(int32_t stream, StreamOutput& out) {
   }
   flush();
 }
+
 void Connection::resetStream(int32_t stream, uint32_t errorCode) {
   if (closing_) return;
   nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream, errorCode);
