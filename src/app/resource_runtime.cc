@@ -23,7 +23,7 @@ ResourceRuntime::ResourceRuntime(reactor::Reactor& reactor, const config::Resour
                                  const Where& where, plugin::ServiceObserver* observer,
                                  OutcomeHandler onOutcome, kubelet::RegistrationTiming timing)
     : service_(resource, observer),
-      server_(reactor, service_, &scope_),
+      server_(reactor, service_, grpc::ServerLimits{}, &scope_),
       registration_(reactor, where.kubeletDir, resource.name, optionsFor(resource), server_, timing,
                     &scope_) {
   service_.setStreamTagger([this] { return registration_.registerCalls(); });

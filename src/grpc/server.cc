@@ -2,12 +2,14 @@
 
 #include <algorithm>
 
+#include "util/log.h"
 #include "util/unix_socket.h"
 
 namespace udp::grpc {
 
-Server::Server(reactor::Reactor& reactor, Service& service, reactor::OpScope* parent)
-    : reactor_(reactor), service_(service), scope_(parent) {}
+Server::Server(reactor::Reactor& reactor, Service& service, ServerLimits limits,
+               reactor::OpScope* parent)
+    : reactor_(reactor), service_(service), limits_(limits), scope_(parent) {}
 
 Server::~Server() = default;
 
@@ -34,8 +36,17 @@ void Server::retireAcceptor() {
 }
 
 void Server::accepted(UniqueFd fd) {
-  auto connection = std::make_unique<ServerConnection>(reactor_, std::move(fd), service_,
-                                                       kDefaultMaxMessageSize, &scope_);
+  if (connections_.size() >= limits_.maxConnections) {
+    // Closing it at once (fd goes out of scope) is cheaper for both sides than leaving it in the
+    // backlog: the peer learns at once. Logged once: a flood must not flood the log too.
+    if (rejectedConnections_++ == 0) {
+      logWarning("gRPC server: connection limit reached; closing new connections at once",
+                 {{"socket", path_}, {"limit", std::to_string(limits_.maxConnections)}});
+    }
+    return;
+  }
+  auto connection = std::make_unique<ServerConnection>(reactor_, std::move(fd), service_, limits_,
+                                                       &scope_);
   connection->start();
   connections_.push_back(std::move(connection));
 }
@@ -46,8 +57,18 @@ void Server::closeConnections() {
 
 void Server::sweep() {
   for (auto& connection : connections_) connection->sweep();
-  std::erase_if(connections_, [](const auto& c) { return c->finished(); });
+  std::erase_if(connections_, [this](const auto& c) {
+    if (!c->finished()) return false;
+    timedOutConnections_ += c->timedOut();
+    return true;
+  });
   std::erase_if(retiredAcceptors_, [](const auto& a) { return a->idle(); });
+}
+
+size_t Server::bufferedRequestBytes() const {
+  size_t total = 0;
+  for (const auto& connection : connections_) total += connection->bufferedRequestBytes();
+  return total;
 }
 
 }  // namespace udp::grpc

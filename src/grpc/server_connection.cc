@@ -5,6 +5,17 @@
 namespace udp::grpc {
 namespace {
 
+http2::ConnectionLimits http2Limits(const ServerLimits& limits) {
+  http2::ConnectionLimits h2;
+  h2.maxConcurrentStreams = limits.maxConcurrentStreams;
+  // One whole request message with its 5-byte frame header must fit: a unary request is
+  // handled only once it is complete.
+  h2.receiveWindow = limits.maxMessageSize + 5;
+  h2.requestTimeout = limits.requestTimeout;
+  h2.drainTimeout = limits.drainTimeout;
+  return h2;
+}
+
 bool isGrpcContentType(std::string_view type) {
   constexpr std::string_view kGrpc = "application/grpc";
   if (type.substr(0, kGrpc.size()) != kGrpc) return false;
@@ -72,10 +83,10 @@ class ServerConnection::Call final : public ServerStream {
 };
 
 ServerConnection::ServerConnection(reactor::Reactor& reactor, UniqueFd fd, Service& service,
-                                   uint32_t maxMessageSize, reactor::OpScope* parent)
+                                   const ServerLimits& limits, reactor::OpScope* parent)
     : service_(service),
-      maxMessageSize_(maxMessageSize),
-      http2_(reactor, std::move(fd), http2::Role::kServer, *this, {}, parent) {}
+      maxMessageSize_(limits.maxMessageSize),
+      http2_(reactor, std::move(fd), http2::Role::kServer, *this, http2Limits(limits), parent) {}
 
 ServerConnection::~ServerConnection() {
   for (auto& [id, call] : calls_) {
@@ -158,7 +169,10 @@ void ServerConnection::onHeadersDone(int32_t stream, http2::HeaderBlock block, b
 
 void ServerConnection::onData(int32_t stream, std::string_view bytes) {
   Call* call = findCall(stream);
-  if (call == nullptr || call->dispatched_) return;  // answered already; the rest is ignored
+  if (call == nullptr || call->dispatched_) {
+    http2_.consume(stream);  // answered already; the rest is dropped, not held
+    return;
+  }
   switch (call->decoder_.feed(bytes, call->messages_)) {
     case DecodeStatus::kOk:
       break;
@@ -194,6 +208,11 @@ void ServerConnection::onRemoteEnd(int32_t stream) {
   dispatch(*call);
 }
 
+void ServerConnection::release(Call& call) {
+  call.dispatched_ = true;
+  http2_.consume(call.stream_);
+}
+
 void ServerConnection::dispatch(Call& call) {
   call.dispatched_ = true;
   CallContext context{call.path_, call.authority_, std::nullopt};
@@ -205,6 +224,8 @@ void ServerConnection::dispatch(Call& call) {
     http2_.submitResponseHeaders(call.stream_, headers);
     call.streaming_ = true;
     Status status = service_.openStream(context, request, call);
+    call.messages_.clear();
+    release(call);
     if (!status.ok()) {
       call.streaming_ = false;
       call.finish(status);
@@ -214,6 +235,7 @@ void ServerConnection::dispatch(Call& call) {
   std::string response;
   Status status = service_.handleUnary(context, request, response);
   call.messages_.clear();
+  release(call);
   if (!status.ok()) {
     respondStatus(call, status);
     return;
@@ -230,7 +252,7 @@ void ServerConnection::dispatch(Call& call) {
 }
 
 void ServerConnection::respondStatus(Call& call, const Status& status) {
-  call.dispatched_ = true;
+  release(call);
   call.done_ = true;
   // Trailers-only: one HEADERS frame with END_STREAM carries the whole answer.
   http2::Headers headers{{":status", "200"}, {"content-type", "application/grpc"}};
@@ -239,7 +261,7 @@ void ServerConnection::respondStatus(Call& call, const Status& status) {
 }
 
 void ServerConnection::respondHttpError(Call& call, int httpStatus) {
-  call.dispatched_ = true;
+  release(call);
   call.done_ = true;
   http2_.submitHeadersAndEnd(call.stream_, {{":status", std::to_string(httpStatus)}});
 }

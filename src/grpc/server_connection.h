@@ -3,6 +3,7 @@
 // One accepted connection of a gRPC server: HTTP/2 streams become calls on a Service
 // (DESIGN.md §3: request validation, framing, trailers, errors).
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -14,11 +15,23 @@
 
 namespace udp::grpc {
 
+// What one peer may make a server hold (DESIGN.md §4: a bounded receive side as well as send).
+struct ServerLimits {
+  size_t maxConnections = 64;  // per Server; more are accepted and closed at once
+  uint32_t maxConcurrentStreams = 16;
+  // Request messages larger are refused; request bytes held per connection are bounded by one
+  // such message (the HTTP/2 receive window) however many streams carry them.
+  uint32_t maxMessageSize = kDefaultMaxMessageSize;
+  // A connection without one complete request header block by then is closed.
+  std::chrono::milliseconds requestTimeout{5000};
+  // How long a closing connection may take to deliver its trailers and GOAWAY.
+  std::chrono::milliseconds drainTimeout{5000};
+};
+
 class ServerConnection final : private http2::ConnectionListener {
  public:
   ServerConnection(reactor::Reactor& reactor, UniqueFd fd, Service& service,
-                   uint32_t maxMessageSize = kDefaultMaxMessageSize,
-                   reactor::OpScope* parent = nullptr);
+                   const ServerLimits& limits = {}, reactor::OpScope* parent = nullptr);
   ~ServerConnection() override;
 
   void start() { http2_.start(); }
@@ -26,6 +39,10 @@ class ServerConnection final : private http2::ConnectionListener {
   // Frees calls whose streams closed; called by the owner at the end of a reactor turn.
   void sweep();
   bool finished() const { return http2_.finished(); }
+  // Closed for sending no complete request within ServerLimits::requestTimeout.
+  bool timedOut() const { return http2_.timedOut(); }
+  // Request bytes received and not yet handled (held against the receive window).
+  size_t bufferedRequestBytes() const { return http2_.unconsumedBytes(); }
 
  private:
   class Call;
@@ -43,6 +60,8 @@ class ServerConnection final : private http2::ConnectionListener {
   void respondStatus(Call& call, const Status& status);
   void respondHttpError(Call& call, int httpStatus);
   void retire(int32_t stream);
+  // The call needs no more of its request bytes: the peer may send more.
+  void release(Call& call);
 
   Service& service_;
   uint32_t maxMessageSize_;

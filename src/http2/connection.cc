@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -87,6 +88,10 @@ Connection::Connection(reactor::Reactor& reactor, UniqueFd fd, Role role,
   // Rapid reset (CVE-2023-44487): bound how fast a peer may open and cancel streams.
   nghttp2_option_set_stream_reset_rate_limit(opt, 1000, 100);
   nghttp2_option_set_peer_max_concurrent_streams(opt, 100);
+  // Received bytes are ours to hold until consume(): the window, not the peer, bounds them.
+  if (role == Role::kServer && limits_.receiveWindow > 0) {
+    nghttp2_option_set_no_auto_window_update(opt, 1);
+  }
 
   int rc = role == Role::kServer ? nghttp2_session_server_new2(&session_, cbs, this, opt)
                                  : nghttp2_session_client_new2(&session_, cbs, this, opt);
@@ -100,14 +105,53 @@ Connection::~Connection() {
 }
 
 void Connection::start() {
-  nghttp2_settings_entry settings[] = {
-      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits_.maxConcurrentStreams},
-      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, limits_.maxHeaderListSize},
-  };
-  size_t n = role_ == Role::kServer ? 2 : 0;
-  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, n);
+  std::vector<nghttp2_settings_entry> settings;
+  if (role_ == Role::kServer) {
+    settings.push_back({NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits_.maxConcurrentStreams});
+    settings.push_back({NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, limits_.maxHeaderListSize});
+    if (limits_.receiveWindow > 0) {
+      settings.push_back({NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, limits_.receiveWindow});
+    }
+  }
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings.data(), settings.size());
+  if (role_ == Role::kServer && limits_.receiveWindow > 0) {
+    // The connection's window starts at 65 535 whatever SETTINGS say; one request message of
+    // receiveWindow bytes must fit in it too.
+    nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
+                                          static_cast<int32_t>(limits_.receiveWindow));
+  }
+  if (role_ == Role::kServer && limits_.requestTimeout.count() > 0) {
+    requestDeadline_ = std::chrono::steady_clock::now() + limits_.requestTimeout;
+    armTimer();
+  }
   armRecv();
   flush();
+}
+
+void Connection::armTimer() {
+  if (closing_ || timerOp_.pending()) return;
+  std::optional<std::chrono::steady_clock::time_point> at;
+  for (const auto& deadline : {requestDeadline_, drainDeadline_}) {
+    if (deadline && (!at || *deadline < *at)) at = deadline;
+  }
+  if (!at) return;
+  reactor_.timeout(timerOp_, std::max(*at - std::chrono::steady_clock::now(),
+                                      std::chrono::steady_clock::duration::zero()));
+}
+
+void Connection::onTimer(int, uint32_t) noexcept {
+  if (closing_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (requestDeadline_ && now >= *requestDeadline_) {
+    timedOut_ = true;
+    close();
+    return;
+  }
+  if (drainDeadline_ && now >= *drainDeadline_) {
+    close();
+    return;
+  }
+  armTimer();  // fired for a deadline since lifted, or early: wait for the next one
 }
 
 void Connection::armRecv() {
@@ -126,14 +170,21 @@ void Connection::onRecv(int res, uint32_t) noexcept {
     close();
     return;
   }
+  if (lingering_) {
+    armRecv();  // what the peer sends after our GOAWAY is read and dropped
+    return;
+  }
   ++inSession_;
   Nghttp2Ssize consumed = memRecv(session_, recvBuf_.get(), static_cast<size_t>(res));
   --inSession_;
   if (consumed < 0) {
-    // A protocol error: nghttp2 has queued GOAWAY; send it, then close.
+    // A protocol error: GOAWAY goes out, then the socket closes (closeIfDone: nghttp2 wants
+    // neither read nor write after it). Closing here at once lost it: the send was still in
+    // flight when shutdown() ran.
     nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
+    drainDeadline_ = std::chrono::steady_clock::now() + limits_.drainTimeout;
+    armTimer();
     flush();
-    close();
     return;
   }
   armRecv();
@@ -143,7 +194,7 @@ void Connection::onRecv(int res, uint32_t) noexcept {
 
 void Connection::flush() {
   // nghttp2 must not be re-entered from its own callbacks; onRecv flushes once memRecv returns.
-  if (closing_ || sendOp_.pending() || inSession_ > 0) return;
+  if (closing_ || lingering_ || sendOp_.pending() || inSession_ > 0) return;
   sending_.clear();
   sendingOffset_ = 0;
   while (sending_.size() < kSendChunk) {
@@ -155,7 +206,11 @@ void Connection::flush() {
       close();
       return;
     }
-    if (n == 0) break;
+    if (n == 0) {
+      // The data provider may just have handed over the last trailers.
+      if (goAwayWhenDrained()) continue;
+      break;
+    }
     sending_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
   }
   if (sending_.empty()) {
@@ -183,22 +238,50 @@ void Connection::onSend(int res, uint32_t) noexcept {
 }
 
 void Connection::closeIfDone() {
-  if (closing_) return;
-  if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_) &&
-      !sendOp_.pending()) {
-    close();
+  if (closing_ || lingering_) return;
+  if (nghttp2_session_want_read(session_) || nghttp2_session_want_write(session_) ||
+      sendOp_.pending()) {
+    return;
   }
+  // All we had to say is out, GOAWAY last. Only our side closes now: a peer still writing (a
+  // WINDOW_UPDATE for the last DATA) to a socket closed both ways got EPIPE and, for grpc++,
+  // failed its streams with UNAVAILABLE before it read the trailers already in its buffer. We
+  // read and drop until the peer closes too, or the drain deadline passes.
+  lingering_ = true;
+  ::shutdown(fd_.get(), SHUT_WR);
+  if (!drainDeadline_) drainDeadline_ = std::chrono::steady_clock::now() + limits_.drainTimeout;
+  armTimer();
+  armRecv();
 }
 
 void Connection::closeGracefully() {
-  if (closing_) return;
-  nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+  if (closing_ || drainDeadline_) return;
+  goingAway_ = true;
+  drainDeadline_ = std::chrono::steady_clock::now() + limits_.drainTimeout;
+  armTimer();
+  goAwayWhenDrained();
   flush();
+}
+
+bool Connection::goAwayWhenDrained() {
+  // nghttp2 sends control frames (GOAWAY among them) before DATA, and a stream's trailers are
+  // submitted only when its data provider runs dry: a GOAWAY submitted with trailers still to
+  // come went out first and, terminating the session, took them with it (SIGTERM ended every
+  // ListAndWatch without grpc-status). So GOAWAY waits until nghttp2 holds every finishing
+  // stream's trailers; it queues them and GOAWAY in the order submitted.
+  if (!goingAway_ || closing_) return false;
+  if (std::any_of(out_.begin(), out_.end(),
+                  [](const auto& s) { return s.second.finishing() && !s.second.ended; })) {
+    return false;
+  }
+  goingAway_ = false;
+  return nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR) == 0;
 }
 
 void Connection::close() {
   if (closing_) return;
   closing_ = true;
+  if (timerOp_.pending()) reactor_.cancel(timerOp_);
   // Pending recv/send complete promptly after shutdown; the fd is closed only when the owner
   // frees us, after both completions, so the kernel never sees a reused fd number.
   ::shutdown(fd_.get(), SHUT_RDWR);
@@ -242,6 +325,7 @@ int Connection::onFrameRecv(const nghttp2_frame& frame) {
   if (closing_) return 0;
   bool endStream = (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
   if (frame.hd.type == NGHTTP2_HEADERS) {
+    if (frame.headers.cat == NGHTTP2_HCAT_REQUEST) requestDeadline_.reset();
     listener_.onHeadersDone(frame.hd.stream_id, blockOf(frame), endStream);
   } else if (frame.hd.type == NGHTTP2_DATA && endStream) {
     listener_.onRemoteEnd(frame.hd.stream_id);
@@ -251,13 +335,34 @@ int Connection::onFrameRecv(const nghttp2_frame& frame) {
 
 int Connection::onDataChunk(int32_t stream, std::string_view bytes) {
   if (closing_) return 0;
+  if (role_ == Role::kServer && limits_.receiveWindow > 0) {
+    unconsumedOf_[stream] += bytes.size();
+    unconsumed_ += bytes.size();
+  }
   listener_.onData(stream, bytes);
   return 0;
 }
 
+void Connection::consume(int32_t stream) {
+  auto it = unconsumedOf_.find(stream);
+  if (it == unconsumedOf_.end()) return;
+  size_t n = it->second;
+  unconsumedOf_.erase(it);
+  unconsumed_ -= n;
+  nghttp2_session_consume(session_, stream, n);
+  flush();  // the WINDOW_UPDATE; deferred to the end of memRecv when called from a callback
+}
+
 int Connection::onStreamClose(int32_t stream, uint32_t errorCode) {
   out_.erase(stream);
+  if (auto it = unconsumedOf_.find(stream); it != unconsumedOf_.end()) {
+    // The stream's share of the connection window comes back with it.
+    unconsumed_ -= it->second;
+    nghttp2_session_consume_connection(session_, it->second);
+    unconsumedOf_.erase(it);
+  }
   if (!closing_) listener_.onStreamClosed(stream, errorCode);
+  goAwayWhenDrained();
   return 0;
 }
 
@@ -267,29 +372,15 @@ long Connection::readData(int32_t stream, uint8_t* buf, size_t length, uint32_t*
     *dataFlags |= NGHTTP2_DATA_FLAG_EOF;
     return 0;
   }
-  OutStream& out = it->second;
-  size_t n = 0;
-  size_t taken = 0;  // whole pieces taken, erased together below
-  for (; taken < out.pieces.size() && n < length; ++taken) {
-    Piece& piece = out.pieces[taken];
-    std::string_view bytes = piece.bytes().substr(piece.offset);
-    size_t take = std::min(bytes.size(), length - n);
-    memcpy(buf + n, bytes.data(), take);
-    n += take;
-    piece.offset += take;
-    out.takenOfMessage += take;
-    if (piece.offset < piece.bytes().size()) break;
-    if (piece.endsMessage) out.takenOfMessage = 0;
-  }
-  // A shared body goes back to its owner (and is freed with its last stream) once taken.
-  out.pieces.erase(out.pieces.begin(), out.pieces.begin() + static_cast<ptrdiff_t>(taken));
-  out.queued -= n;
-  if (out.queued == 0) {
-    if (out.finishing) {
+  StreamOutput& out = it->second;
+  size_t n = out.take(buf, length);
+  if (out.queued() == 0) {
+    if (out.finishing()) {
       *dataFlags |= NGHTTP2_DATA_FLAG_EOF;
-      if (out.hasTrailers) {
+      out.ended = true;
+      if (!out.trailers().empty()) {
         *dataFlags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-        std::vector<nghttp2_nv> nv = toNv(out.trailers);
+        std::vector<nghttp2_nv> nv = toNv(out.trailers());
         if (nghttp2_submit_trailer(session_, stream, nv.data(), nv.size()) != 0) {
           return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
         }
@@ -343,78 +434,58 @@ int32_t Connection::submitRequest(const Headers& headers) {
 
 size_t Connection::totalQueued() const {
   size_t total = 0;
-  for (const auto& [id, out] : out_) total += out.queued;
+  for (const auto& [id, out] : out_) total += out.queued();
   return total;
 }
 
-bool Connection::admit(int32_t stream, size_t bytes, OutStream*& out) {
+StreamOutput* Connection::admit(int32_t stream, size_t bytes) {
   auto it = out_.find(stream);
-  if (closing_ || it == out_.end() || it->second.finishing) return false;
+  if (closing_ || it == out_.end() || it->second.finishing()) return nullptr;
   if (totalQueued() + bytes > limits_.maxQueuedBytes) {
     // The peer is not reading. Dropping it is the only bound that keeps every other client
     // served.
     close();
-    return false;
+    return nullptr;
   }
-  out = &it->second;
-  return true;
+  return &it->second;
 }
 
 bool Connection::queueData(int32_t stream, std::string bytes) {
-  OutStream* out = nullptr;
-  if (!admit(stream, bytes.size(), out)) return false;
-  out->queued += bytes.size();
-  out->pieces.push_back({std::move(bytes), nullptr, 0, true});
+  StreamOutput* out = admit(stream, bytes.size());
+  if (out == nullptr) return false;
+  out->append(std::move(bytes));
   resume(stream, *out);
   return true;
 }
 
 bool Connection::queueShared(int32_t stream, std::string_view prefix,
                              std::shared_ptr<const std::string> body) {
-  OutStream* out = nullptr;
-  if (!admit(stream, prefix.size() + body->size(), out)) return false;
-  out->queued += prefix.size() + body->size();
-  out->pieces.push_back({std::string(prefix), nullptr, 0, false});
-  out->pieces.push_back({std::string(), std::move(body), 0, true});
+  StreamOutput* out = admit(stream, prefix.size() + body->size());
+  if (out == nullptr) return false;
+  out->appendShared(prefix, std::move(body));
   resume(stream, *out);
   return true;
 }
 
 size_t Connection::queuedBytes(int32_t stream) const {
   auto it = out_.find(stream);
-  return it == out_.end() ? 0 : it->second.queued;
+  return it == out_.end() ? 0 : it->second.queued();
 }
 
 void Connection::dropQueuedData(int32_t stream) {
   auto it = out_.find(stream);
-  if (it == out_.end()) return;
-  OutStream& out = it->second;
-  // Never cut a message in half: keep the one nghttp2 has started and drop every message after
-  // it. Dropping nothing once a message was partly sent let a peer with a small window or a full
-  // socket make every update pile up until the 16 MiB bound closed it: no coalescing, and
-  // 16-32 MiB held per stuck ListAndWatch.
-  size_t keep = 0;
-  if (out.takenOfMessage > 0) {
-    while (keep < out.pieces.size() && !out.pieces[keep++].endsMessage) {
-    }
-  }
-  for (size_t i = keep; i < out.pieces.size(); ++i) {
-    out.queued -= out.pieces[i].bytes().size() - out.pieces[i].offset;
-  }
-  out.pieces.erase(out.pieces.begin() + static_cast<ptrdiff_t>(keep), out.pieces.end());
+  if (it != out_.end()) it->second.dropUnstarted();
 }
 
 bool Connection::finishStream(int32_t stream, const Headers& trailers) {
   auto it = out_.find(stream);
-  if (closing_ || it == out_.end() || it->second.finishing) return false;
-  it->second.finishing = true;
-  it->second.hasTrailers = !trailers.empty();
-  it->second.trailers = trailers;
+  if (closing_ || it == out_.end() || it->second.finishing()) return false;
+  it->second.finish(trailers);
   resume(stream, it->second);
   return true;
 }
 
-void Connection::resume(int32_t stream, OutStream& out) {
+void Connection::resume(int32_t stream, StreamOutput& out) {
   if (out.deferred) {
     out.deferred = false;
     nghttp2_session_resume_data(session_, stream);

@@ -6,23 +6,21 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "http2/headers.h"
+#include "http2/stream_output.h"
 #include "reactor/reactor.h"
 #include "util/unique_fd.h"
 
 namespace udp::http2 {
-
-struct Header {
-  std::string name;
-  std::string value;
-};
-using Headers = std::vector<Header>;
 
 enum class Role { kServer, kClient };
 enum class HeaderBlock { kRequest, kResponse, kTrailers };
@@ -36,6 +34,8 @@ class ConnectionListener {
                         std::string_view value) = 0;
   // A complete header block; endStream when it carried END_STREAM.
   virtual void onHeadersDone(int32_t stream, HeaderBlock block, bool endStream) = 0;
+  // With a receive window (ConnectionLimits::receiveWindow) the bytes count against it until the
+  // listener calls Connection::consume for the stream.
   virtual void onData(int32_t stream, std::string_view bytes) = 0;
   virtual void onRemoteEnd(int32_t stream) = 0;  // END_STREAM on a DATA frame
   virtual void onStreamClosed(int32_t stream, uint32_t errorCode) = 0;
@@ -44,11 +44,21 @@ class ConnectionListener {
 };
 
 struct ConnectionLimits {
-  uint32_t maxConcurrentStreams = 100;
+  // Server role: streams beyond it are refused (RST_STREAM REFUSED_STREAM).
+  uint32_t maxConcurrentStreams = 16;
   // Bytes queued for the peer on all streams together; a peer that stops reading hits it and
   // loses its connection instead of growing our memory.
   size_t maxQueuedBytes = 16 * 1024 * 1024;
   uint32_t maxHeaderListSize = 16 * 1024;
+  // Server role, when > 0: request bytes received and not yet consumed (Connection::consume),
+  // per stream and on the connection as a whole. The peer is flow-controlled at this bound
+  // instead of our buffers growing with whatever it sends. 0: nghttp2 opens the window by itself.
+  uint32_t receiveWindow = 0;
+  // Server role: a peer that has not sent one complete request header block by then is closed.
+  std::chrono::milliseconds requestTimeout{5000};
+  // After closeGracefully or a protocol error: how long the peer has to take what is queued
+  // (trailers, GOAWAY) before the socket is closed anyway.
+  std::chrono::milliseconds drainTimeout{5000};
 };
 
 class Connection {
@@ -85,46 +95,36 @@ class Connection {
   int32_t submitRequest(const Headers& headers);
   void resetStream(int32_t stream, uint32_t errorCode);
 
-  // Sends GOAWAY(NO_ERROR) after what is queued, then closes.
+  // The listener is done with the stream's bytes received so far: the peer may send as many more.
+  void consume(int32_t stream);
+  // Request bytes received and not consumed, all streams together.
+  size_t unconsumedBytes() const { return unconsumed_; }
+
+  // Sends the trailers already submitted, then GOAWAY(NO_ERROR), then shuts our side and closes
+  // when the peer does; closes anyway after drainTimeout.
   void closeGracefully();
   // Closes now.
   void close();
   bool closing() const { return closing_; }
   // Closed and no op in flight: the owner may free it (in its end-of-turn sweep).
   bool finished() const { return closing_ && scope_.idle(); }
+  // Closed because no complete request arrived within requestTimeout.
+  bool timedOut() const { return timedOut_; }
 
   // Pulls frames out of nghttp2 and sends them when no send is in flight.
   void flush();
 
  private:
-  // Queued bytes: our own copy, or a body shared with other streams (and the layer above).
-  struct Piece {
-    std::string owned;
-    std::shared_ptr<const std::string> shared;
-    size_t offset = 0;         // taken by nghttp2 so far
-    bool endsMessage = false;  // the last piece of a message
-    std::string_view bytes() const { return shared ? std::string_view(*shared) : owned; }
-  };
-  struct OutStream {
-    // Taken pieces leave at once: a reader that is always behind must never make us hold what it
-    // already has (one buffer that emptied only when fully drained held every partly sent list:
-    // 13 MB for a 10 000-device ListAndWatch). Messages keep their boundaries for dropQueuedData.
-    std::vector<Piece> pieces;
-    size_t queued = 0;          // bytes in `pieces` not taken yet
-    size_t takenOfMessage = 0;  // of the message at the front: > 0 once nghttp2 started it
-    bool finishing = false;
-    bool hasTrailers = false;
-    Headers trailers;
-    bool deferred = false;
-  };
-
   void onRecv(int res, uint32_t flags) noexcept;
   void onSend(int res, uint32_t flags) noexcept;
   void armRecv();
-  void resume(int32_t stream, OutStream& out);
+  void onTimer(int res, uint32_t flags) noexcept;
+  void armTimer();
+  void resume(int32_t stream, StreamOutput& out);
   void closeIfDone();
+  bool goAwayWhenDrained();  // true if it submitted GOAWAY
   size_t totalQueued() const;
-  bool admit(int32_t stream, size_t bytes, OutStream*& out);
+  StreamOutput* admit(int32_t stream, size_t bytes);
 
   // nghttp2 callbacks land here through one-line trampolines.
   friend struct SessionCallbacks;
@@ -142,11 +142,17 @@ class Connection {
   ConnectionListener& listener_;
   ConnectionLimits limits_;
   nghttp2_session* session_ = nullptr;
-  std::unordered_map<int32_t, OutStream> out_;
+  std::unordered_map<int32_t, StreamOutput> out_;
+  // Received bytes per stream not consumed yet (receiveWindow > 0 only), and their sum.
+  std::unordered_map<int32_t, size_t> unconsumedOf_;
+  size_t unconsumed_ = 0;
 
   reactor::OpScope scope_;
   reactor::Op recvOp_{reactor::bindOp<&Connection::onRecv>(this, scope_)};
   reactor::Op sendOp_{reactor::bindOp<&Connection::onSend>(this, scope_)};
+  // One timer for both deadlines below; it fires at the earlier one and re-arms for the other.
+  reactor::Op timerOp_{reactor::bindOp<&Connection::onTimer>(this, scope_)};
+  std::optional<std::chrono::steady_clock::time_point> requestDeadline_, drainDeadline_;
   // Owned by the kernel while recvOp_ / sendOp_ is pending.
   std::unique_ptr<uint8_t[]> recvBuf_;
   std::string sending_;
@@ -158,6 +164,9 @@ class Connection {
   int inSession_ = 0;  // > 0 while nghttp2 is running our callbacks
   bool closing_ = false;
   bool listenerTold_ = false;
+  bool goingAway_ = false;  // closeGracefully: GOAWAY follows the trailers being sent
+  bool lingering_ = false;  // all sent and our side shut: waiting for the peer to close
+  bool timedOut_ = false;
 };
 
 }  // namespace udp::http2

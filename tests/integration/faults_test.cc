@@ -1,7 +1,8 @@
 // Faults the plugin must live through, end to end: the scripted plugin against the grpc++ kubelet
 // simulator. 500 kubelet restarts (no fd or memory growth), no kubelet.sock at start (waiting
 // without spinning), the kubelet's directory deleted under the plugin, a device removed between
-// ListAndWatch and Allocate, and SIGHUP with a broken config.
+// ListAndWatch and Allocate, SIGHUP with a broken config, and SIGTERM with streams open (each
+// ends with grpc-status 0).
 
 #include <doctest/doctest.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -405,4 +407,73 @@ TEST_CASE("SIGHUP with a broken config: logged with file:line:column, the old on
   CHECK(f.sim->plugin(kBar)->streaming);
   CHECK_MESSAGE(f.log().find("error", logged) == std::string::npos, f.log());
   CHECK(f.plugin->terminate() == 0);
+}
+
+namespace {
+
+// One more ListAndWatch on a plugin socket, from grpc++ on its own channel (so its own
+// connection): reads until the stream ends and keeps the status it ended with.
+class Watcher {
+ public:
+  explicit Watcher(const std::string& socket)
+      : channel_(grpc::CreateChannel("unix://" + socket, grpc::InsecureChannelCredentials())),
+        stub_(v1beta1::DevicePlugin::NewStub(channel_)),
+        thread_([this] {
+          auto reader = stub_->ListAndWatch(&context_, v1beta1::Empty());
+          v1beta1::ListAndWatchResponse response;
+          while (reader->Read(&response)) ++messages;
+          status = reader->Finish();
+          ended = true;
+        }) {}
+  ~Watcher() {
+    context_.TryCancel();
+    thread_.join();
+  }
+
+  std::atomic<int> messages{0};
+  std::atomic<bool> ended{false};
+  grpc::Status status;  // valid once ended
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1beta1::DevicePlugin::Stub> stub_;
+  grpc::ClientContext context_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("SIGTERM: every open ListAndWatch ends with grpc-status 0, then the plugin exits 0") {
+  Faults f({.captureLog = true});  // 2 000 audit lines are no help here
+  f.startWithFooAndBarDevices();
+  // Besides the kubelet's stream per resource, three more on their own connections.
+  std::vector<std::unique_ptr<Watcher>> watchers;
+  for (const char* resource : {kFoo, kFoo, kBar}) {
+    watchers.push_back(std::make_unique<Watcher>(f.socketOf(resource)));
+  }
+  for (auto& w : watchers) REQUIRE(waitFor([&] { return w->messages > 0; }, kWait));
+  // Large lists still on their way when the signal lands: the trailers must follow them out.
+  std::string lines;
+  for (int i = 0; i < 2000; ++i) {
+    lines += "add example.com/foo big" + std::to_string(i) + std::string(200, 'x') + "\n";
+  }
+  lines.pop_back();
+  REQUIRE(f.plugin->send(lines));
+  REQUIRE(f.sim->waitForDevices(
+      kFoo, [](const auto& devices) { return devices.size() > 2; }, kWait));
+  auto signalled = Clock::now();
+  CHECK(f.plugin->terminate() == 0);
+  // Drained, not cut off by the daemon's 2 s drain limit: every peer closed after our GOAWAY.
+  CHECK(millis(Clock::now() - signalled) < 1000);
+
+  for (std::string resource : {kFoo, kBar}) {
+    CAPTURE(resource);
+    auto status = f.sim->waitForStreamStatus(resource, kWait);
+    REQUIRE(status.has_value());
+    CHECK_MESSAGE(status->error_code() == grpc::StatusCode::OK, status->error_message());
+  }
+  for (auto& w : watchers) {
+    REQUIRE(waitFor([&] { return w->ended.load(); }, kWait));
+    CHECK_MESSAGE(w->status.error_code() == grpc::StatusCode::OK, w->status.error_message());
+  }
 }

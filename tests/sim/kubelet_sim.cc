@@ -179,8 +179,9 @@ class KubeletSim::Connection {
       update.devices.assign(response.devices().begin(), response.devices().end());
       sim.streamUpdate(this, std::move(update));
     }
-    reader->Finish();
-    sim.streamEnded(this);
+    // The final status is what tells a clean end (trailers with grpc-status 0) from a lost one.
+    grpc::Status status = reader->Finish();
+    sim.streamEnded(this, status);
   }
 
   std::shared_ptr<grpc::Channel> channel_;
@@ -388,6 +389,8 @@ grpc::Status KubeletSim::handleRegister(grpc::ServerContext* context,
     state.info.registrations++;
     state.info.registeredAt = Clock::now();
     state.info.streaming = true;
+    state.info.streamEndCode.reset();
+    state.info.streamEndMessage.clear();
     state.updates.clear();
     state.generation++;
     info = state.info;
@@ -415,7 +418,7 @@ void KubeletSim::streamUpdate(Connection* conn, DeviceUpdate update) {
   if (options_.onDevices) options_.onDevices(resource, update);
 }
 
-void KubeletSim::streamEnded(Connection* conn) {
+void KubeletSim::streamEnded(Connection* conn, const grpc::Status& status) {
   std::string resource;
   {
     std::lock_guard lock(mutex_);
@@ -424,10 +427,12 @@ void KubeletSim::streamEnded(Connection* conn) {
     if (it == resources_.end() || !it->second.info.streaming) return;
     // The kubelet marks every device unhealthy here and never reconnects.
     it->second.info.streaming = false;
+    it->second.info.streamEndCode = status.error_code();
+    it->second.info.streamEndMessage = status.error_message();
     resource = it->first;
     changed_.notify_all();
   }
-  if (options_.onStreamEnded) options_.onStreamEnded(resource);
+  if (options_.onStreamEnded) options_.onStreamEnded(resource, status);
 }
 
 bool KubeletSim::waitForRegistrations(const std::string& resource, int n,
@@ -481,6 +486,19 @@ bool KubeletSim::waitForStreamEnded(const std::string& resource,
     auto it = resources_.find(resource);
     return it != resources_.end() && !it->second.info.streaming;
   });
+}
+
+std::optional<grpc::Status> KubeletSim::waitForStreamStatus(const std::string& resource,
+                                                            std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  const PluginInfo* info = nullptr;
+  bool ended = changed_.wait_for(lock, timeout, [&] {
+    auto it = resources_.find(resource);
+    info = it == resources_.end() ? nullptr : &it->second.info;
+    return info != nullptr && !info->streaming && info->streamEndCode.has_value();
+  });
+  if (!ended) return std::nullopt;
+  return grpc::Status(*info->streamEndCode, info->streamEndMessage);
 }
 
 std::vector<DeviceUpdate> KubeletSim::updates(const std::string& resource) {

@@ -35,6 +35,10 @@ struct PluginInfo {
   int registrations = 0;                 // successful Register calls in total, across restarts
   std::chrono::steady_clock::time_point registeredAt;
   bool streaming = false;  // the current ListAndWatch is open
+  // How the current ListAndWatch ended, as grpc++ reports it (the trailers' grpc-status, or
+  // UNAVAILABLE / INTERNAL etc. when the transport lost them); empty while it is open.
+  std::optional<grpc::StatusCode> streamEndCode{};
+  std::string streamEndMessage{};
 };
 
 // Every field has a default member initializer so that designated initializers
@@ -59,7 +63,7 @@ struct SimOptions {
   // that runs it). Keep them short: the stream waits for them.
   std::function<void(const PluginInfo&)> onRegistered{};
   std::function<void(const std::string& resource, const DeviceUpdate&)> onDevices{};
-  std::function<void(const std::string& resource)> onStreamEnded{};
+  std::function<void(const std::string& resource, const grpc::Status& status)> onStreamEnded{};
   std::function<void(const std::string& resource, const std::string& message)> onRegisterFailed{};
 };
 
@@ -95,6 +99,9 @@ class KubeletSim {
       std::chrono::milliseconds timeout);
   // Waits until the current ListAndWatch of `resource` has ended (e.g. the plugin stopped).
   bool waitForStreamEnded(const std::string& resource, std::chrono::milliseconds timeout);
+  // The same, and returns the status it ended with (nullopt on timeout).
+  std::optional<grpc::Status> waitForStreamStatus(const std::string& resource,
+                                                  std::chrono::milliseconds timeout);
 
   // Every update since the last successful registration of `resource`.
   std::vector<DeviceUpdate> updates(const std::string& resource);
@@ -131,7 +138,7 @@ class KubeletSim {
 
   grpc::Status handleRegister(grpc::ServerContext* context, const v1beta1::RegisterRequest& req);
   void streamUpdate(Connection* conn, DeviceUpdate update);
-  void streamEnded(Connection* conn);
+  void streamEnded(Connection* conn, const grpc::Status& status);
   std::shared_ptr<Connection> connectionFor(const std::string& resource);
   void removeSockets();
 

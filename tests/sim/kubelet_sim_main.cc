@@ -144,8 +144,9 @@ int main(int argc, char** argv) {
     }
     events.cv.notify_all();
   };
-  options.onStreamEnded = [](const std::string& resource) {
-    printLine("stream-ended " + resource);
+  options.onStreamEnded = [](const std::string& resource, const grpc::Status& status) {
+    printLine("stream-ended " + resource + " grpc-status " +
+              std::to_string(static_cast<int>(status.error_code())));
   };
   options.onRegisterFailed = [](const std::string& resource, const std::string& message) {
     printLine("register-failed " + (resource.empty() ? std::string("-") : resource) + " " +

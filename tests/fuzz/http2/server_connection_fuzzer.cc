@@ -318,8 +318,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
 
   FuzzService service;
   OutputChecker output;
-  auto connection = std::make_unique<grpc::ServerConnection>(reactor, UniqueFd(fds[0]), service,
-                                                             maxMessageSizeFor(options));
+  auto connection = std::make_unique<grpc::ServerConnection>(
+      reactor, UniqueFd(fds[0]), service,
+      grpc::ServerLimits{.maxMessageSize = maxMessageSizeFor(options)});
   connection->start();
   bool closedByUs = false;
 
