@@ -287,6 +287,8 @@ void Daemon::onTurnEnd() {
     accounting_.resourceState(runtime->resource().name, inventory.healthyCount(),
                               inventory.devices().size() - inventory.healthyCount(),
                               runtime->service().streamCount(), runtime->registered());
+    auto [overLimit, noRequest] = runtime->takeClosedConnections();
+    accounting_.connectionsClosed(runtime->resource().name, overLimit, noRequest);
     registered += runtime->registered();
     devices += inventory.devices().size();
   }

@@ -60,6 +60,14 @@ void ResourceRuntime::shutDown() {
   server_.stopListening();
 }
 
+std::pair<uint64_t, uint64_t> ResourceRuntime::takeClosedConnections() {
+  uint64_t rejected = server_.rejectedConnections() - reportedRejected_;
+  uint64_t timedOut = server_.timedOutConnections() - reportedTimedOut_;
+  reportedRejected_ = server_.rejectedConnections();
+  reportedTimedOut_ = server_.timedOutConnections();
+  return {rejected, timedOut};
+}
+
 void ResourceRuntime::turnEnd() {
   if (cdi_ && !shutDown_) {
     uint64_t generation = service_.inventory().generation();

@@ -50,6 +50,8 @@ class ResourceRuntime {
   // changed (for a CDI resource only once its spec names every device in it: the publish gate),
   // finished calls and connections are freed, and a lost ListAndWatch is noticed.
   void turnEnd();
+  // Connections the server closed since the last call: over its limit, and without a request.
+  std::pair<uint64_t, uint64_t> takeClosedConnections();
   // Nothing of this resource is in flight: it may be freed.
   bool idle() const { return scope_.idle(); }
 
@@ -61,6 +63,7 @@ class ResourceRuntime {
   std::unique_ptr<CdiSpecWriter> cdi_;  // cdi resources only
   std::optional<uint64_t> cdiOnDisk_;   // the inventory generation the spec file shows
   // At the last turn's end: the Register call then current, and how many streams it had.
+  uint64_t reportedRejected_ = 0, reportedTimedOut_ = 0;
   uint64_t streamsCall_ = 0;
   size_t streamsOfCall_ = 0;
   bool shutDown_ = false;

@@ -177,6 +177,11 @@ void Metrics::registration(std::string_view resource, bool ok) {
   ++slot(slot(registrations_, resource), ok ? "ok" : "failed");
 }
 
+void Metrics::connectionsClosed(std::string_view resource, std::string_view result,
+                                uint64_t count) {
+  slot(slot(connectionsClosed_, resource), result) += count;
+}
+
 void Metrics::listOversize(std::string_view resource) {
   ++slot(listOversize_, resource);
 }
@@ -253,6 +258,10 @@ std::string Metrics::renderPrometheus() const {
             preStarts_);
   w.results(named("registrations_total"), "Register calls to the kubelet, by resource and result.",
             registrations_);
+  w.results(named("grpc_connections_closed_total"),
+            "gRPC connections the plugin closed: over_limit (too many at once) or no_request "
+            "(no request in time), by resource.",
+            connectionsClosed_);
 
   std::string name;
   if (!listOversize_.empty()) {

@@ -34,6 +34,8 @@ class Metrics {
   void registration(std::string_view resource, bool ok);
   // A ListAndWatch list withheld for being over the kubelet's message limit.
   void listOversize(std::string_view resource);
+  // gRPC connections we closed ourselves: result "over_limit" or "no_request".
+  void connectionsClosed(std::string_view resource, std::string_view result, uint64_t count);
   void kubeletRestart() { ++kubeletRestarts_; }
   // The kernel's action (add, remove, change, move, online, offline, bind, unbind); anything
   // else counts as "other", so a label value never comes unbounded from outside.
@@ -80,6 +82,7 @@ class Metrics {
   Results preStarts_;
   Results registrations_;
   ByName<uint64_t> listOversize_;
+  Results connectionsClosed_;
   uint64_t kubeletRestarts_ = 0;
   ByName<uint64_t> uevents_;
   uint64_t rescans_ = 0;

@@ -252,3 +252,17 @@ TEST_CASE("/readyz names what is failing, whatever the ready hook says") {
   failing.clear();
   CHECK(handler("GET", "/readyz").status == 200);
 }
+
+TEST_CASE("gRPC connections the plugin closed, by resource and reason") {
+  Metrics m("v", "c");
+  CHECK(m.renderPrometheus().find("grpc_connections_closed_total") == std::string::npos);
+  m.connectionsClosed("example.com/a", "over_limit", 3);
+  m.connectionsClosed("example.com/a", "no_request", 1);
+  m.connectionsClosed("example.com/a", "over_limit", 2);
+  std::string text = m.renderPrometheus();
+  CHECK(text.find("# TYPE udev_device_plugin_grpc_connections_closed_total counter\n"
+                  "udev_device_plugin_grpc_connections_closed_total{resource=\"example.com/a\","
+                  "result=\"no_request\"} 1\n"
+                  "udev_device_plugin_grpc_connections_closed_total{resource=\"example.com/a\","
+                  "result=\"over_limit\"} 5\n") != std::string::npos);
+}
