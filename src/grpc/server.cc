@@ -45,8 +45,8 @@ void Server::accepted(UniqueFd fd) {
     }
     return;
   }
-  auto connection = std::make_unique<ServerConnection>(reactor_, std::move(fd), service_, limits_,
-                                                       &scope_);
+  auto connection =
+      std::make_unique<ServerConnection>(reactor_, std::move(fd), service_, limits_, &scope_);
   connection->start();
   connections_.push_back(std::move(connection));
 }

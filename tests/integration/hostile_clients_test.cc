@@ -543,7 +543,7 @@ TEST_CASE("a connection that never sends a request is closed within a few second
   CHECK(prefaceOnly.drainUntilClosed(10s));
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   MESSAGE("closed after " << seconds << " s");
-  CHECK(seconds >= 4);  // 5 s from accept; not at once
+  CHECK(seconds >= 4);                       // 5 s from accept; not at once
   CHECK(prefaceOnly.count(kSettings) >= 1);  // served until then
   h.checkStillServing("silent connections", h.rss());
 }
