@@ -27,37 +27,10 @@ using udp::testing::waitFor;
 
 namespace {
 
+using udp::testing::HttpAnswer;
+using udp::testing::httpGet;
+
 constexpr const char* kFoo = "example.com/foo";
-
-struct HttpAnswer {
-  int status = 0;
-  std::string body;
-};
-
-// GET over a unix socket, HTTP/1.1 with Connection: close; status 0 when nobody answers.
-HttpAnswer get(const std::string& socket, const std::string& path) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socket.c_str());
-  HttpAnswer answer;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return answer;
-  }
-  std::string request = "GET " + path + " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
-  (void)!write(fd, request.data(), request.size());
-  std::string response;
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) response.append(buf, static_cast<size_t>(n));
-  close(fd);
-  if (response.size() > 12) answer.status = std::stoi(response.substr(9, 3));
-  if (auto body = response.find("\r\n\r\n"); body != std::string::npos) {
-    answer.body = response.substr(body + 4);
-  }
-  return answer;
-}
 
 // The value of the first sample line that starts with `series`, or -1.
 double sample(const std::string& page, const std::string& series) {
@@ -100,7 +73,7 @@ struct Operated {
         std::vector<std::string>{"run", "--config", tmp.file("config.yaml"), "--kubelet-dir", dir,
                                  "--metrics-address", "unix:" + metrics, "--audit-log", auditPath,
                                  "--pod-resources-socket", podResources});
-    REQUIRE(waitFor([&] { return get(metrics, "/healthz").status == 200; }, 5s));
+    REQUIRE(waitFor([&] { return httpGet(metrics, "/healthz").status == 200; }, 5s));
   }
 };
 
@@ -109,16 +82,16 @@ struct Operated {
 TEST_CASE("/readyz follows registration and the kubelet; /healthz answers") {
   Operated o;
   o.startPlugin();
-  CHECK(get(o.metrics, "/readyz").status == 503);  // no kubelet yet
+  CHECK(httpGet(o.metrics, "/readyz").status == 503);  // no kubelet yet
   REQUIRE(o.sim->start());
   REQUIRE(o.sim->waitForRegistrations(kFoo, 1, 5s));
-  CHECK(waitFor([&] { return get(o.metrics, "/readyz").status == 200; }, 5s));
+  CHECK(waitFor([&] { return httpGet(o.metrics, "/readyz").status == 200; }, 5s));
   o.sim->stop();  // the kubelet goes away: its stream ends, kubelet.sock is gone
-  CHECK(waitFor([&] { return get(o.metrics, "/readyz").status == 503; }, 5s));
+  CHECK(waitFor([&] { return httpGet(o.metrics, "/readyz").status == 503; }, 5s));
   REQUIRE(o.sim->start());
-  CHECK(waitFor([&] { return get(o.metrics, "/readyz").status == 200; }, 5s));
-  CHECK(get(o.metrics, "/healthz").status == 200);
-  CHECK(get(o.metrics, "/nope").status == 404);
+  CHECK(waitFor([&] { return httpGet(o.metrics, "/readyz").status == 200; }, 5s));
+  CHECK(httpGet(o.metrics, "/healthz").status == 200);
+  CHECK(httpGet(o.metrics, "/nope").status == 404);
   CHECK(o.plugin->terminate() == 0);
 }
 
@@ -144,7 +117,7 @@ TEST_CASE("metrics move with allocations, devices and kubelet restarts; promtool
   // The simulator counts a registration when it answers; the plugin a moment later.
   CHECK(waitFor(
       [&] {
-        page = get(o.metrics, "/metrics").body;
+        page = httpGet(o.metrics, "/metrics").body;
         return sample(page, "udev_device_plugin_registrations_total" + r + ",result=\"ok\"}") ==
                    2 &&
                sample(page, "udev_device_plugin_listandwatch_streams" + r + "}") == 1;
@@ -242,7 +215,7 @@ TEST_CASE("/describe of a live daemon validates against docs/describe.schema.jso
   HttpAnswer describe;
   REQUIRE(waitFor(
       [&] {
-        describe = get(metrics, "/describe");
+        describe = httpGet(metrics, "/describe");
         return describe.status == 200 &&
                describe.body.find("\"registration\":\"registered\"") != std::string::npos;
       },

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "host_devices.h"
+#include "test_helpers.h"
 
 namespace udp::testing {
 
@@ -46,23 +47,7 @@ std::string endpointOf(const std::string& resource) {
 }
 
 std::string metricsPage(const std::string& socketPath) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "";
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socketPath.c_str());
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return "";
-  }
-  std::string request = "GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
-  (void)!write(fd, request.data(), request.size());
-  std::string response;
-  char buf[65536];
-  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
-    response.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return response;
+  return httpGet(socketPath, "/metrics").body;
 }
 
 int registeredGauge(const std::string& page, const std::string& resource) {

@@ -23,7 +23,7 @@ std::optional<std::map<std::string, Inventory>> freshScan(const std::string& bin
 // The socket file a resource is served on: example.com/zram -> example.com_zram.sock.
 std::string endpointOf(const std::string& resource);
 
-// GET /metrics over the plugin's unix socket; "" when nobody answers.
+// GET /metrics over the plugin's unix socket: the page, "" when nobody answers.
 std::string metricsPage(const std::string& socketPath);
 
 // The plugin's own udev_device_plugin_registered gauge of `resource`: 1, 0, or -1 when absent.

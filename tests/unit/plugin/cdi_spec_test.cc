@@ -68,7 +68,8 @@ TEST_CASE("Allocate names in CDI exactly the devices the spec lists") {
   const auto& names = response.container_responses(0).cdi_devices();
   REQUIRE(names.size() == 1);
   CHECK(names[0].name() == "example.com/mixed=A");
-  for (const auto& [id, device] : inventory.devices()) {
+  for (const auto& entry : inventory.devices()) {
+    const std::string& id = entry.first;  // a plain name: clang 14 lambdas cannot capture bindings
     bool named = false;
     for (const auto& n : names) named |= n.name() == plugin::cdiDeviceName(resource.name, id);
     bool inSpec = spec.find("\"name\":\"" + id + "\"") != std::string::npos;
