@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "../../support/strict_utf8.h"
+
 using udp::appendJsonString;
 using udp::JsonWriter;
 
@@ -20,40 +22,7 @@ std::string literal(std::string_view bytes) {
 
 const std::string kFffd = "\xef\xbf\xbd";
 
-// An independent strict UTF-8 check (RFC 3629 by code point arithmetic, not by table), so the
-// writer is not judged by its own rules.
-bool validUtf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-    unsigned char c = b(i);
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) {
-      n = 1;
-      cp = c;
-    } else if ((c & 0xe0) == 0xc0) {
-      n = 2;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      n = 3;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      n = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n > s.size()) return false;
-    for (size_t k = 1; k < n; ++k) {
-      if ((b(i + k) & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (b(i + k) & 0x3f);
-    }
-    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += n;
-  }
-  return true;
-}
+using udp::testing::strictUtf8;
 
 }  // namespace
 
@@ -103,14 +72,14 @@ TEST_CASE("ill-formed UTF-8 becomes U+FFFD, one per maximal subpart") {
 TEST_CASE("any byte string comes out as valid UTF-8 (every 1- and 2-byte input, prefixes of 3)") {
   for (int a = 0; a < 256; ++a) {
     std::string one(1, static_cast<char>(a));
-    REQUIRE(validUtf8(literal(one)));
+    REQUIRE(strictUtf8(literal(one)));
     for (int b = 0; b < 256; ++b) {
       std::string two = one + static_cast<char>(b);
-      REQUIRE_MESSAGE(validUtf8(literal(two)), a << " " << b);
+      REQUIRE_MESSAGE(strictUtf8(literal(two)), a << " " << b);
       std::string three = two + "\x80";
-      REQUIRE_MESSAGE(validUtf8(literal(three)), a << " " << b << " 80");
+      REQUIRE_MESSAGE(strictUtf8(literal(three)), a << " " << b << " 80");
       // Well-formed input is never altered.
-      if (validUtf8(two) && a >= 0x20 && b >= 0x20 && a != '"' && a != '\\' && b != '"' &&
+      if (strictUtf8(two) && a >= 0x20 && b >= 0x20 && a != '"' && a != '\\' && b != '"' &&
           b != '\\') {
         CHECK(literal(two) == two);
       }
