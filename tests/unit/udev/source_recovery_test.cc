@@ -4,15 +4,11 @@
 // uevents again. libudev's real enumeration and monitor on a umockdev testbed; must run under
 // umockdev-wrapper, skipped (77) otherwise.
 
-#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 #include <errno.h>
 #include <umockdev.h>
 
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <string>
 
 #include "reactor/reactor.h"
@@ -152,15 +148,3 @@ TEST_CASE("a source stopped while failing goes idle without retrying") {
 
 }  // namespace
 }  // namespace udp::udev
-
-int main(int argc, char** argv) {
-  // umockdev_in_mock_environment() looks for a path in LD_PRELOAD, but umockdev-wrapper
-  // preloads the bare library name.
-  const char* preload = std::getenv("LD_PRELOAD");
-  if (preload == nullptr || std::strstr(preload, "libumockdev-preload") == nullptr) {
-    std::fprintf(stderr, "not running under umockdev-wrapper: skipped\n");
-    return 77;
-  }
-  doctest::Context context(argc, argv);
-  return context.run();
-}

@@ -2,7 +2,6 @@
 // sysfs and uevents). Must run under umockdev-wrapper, which preloads the fakes; skipped (77)
 // otherwise.
 
-#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -10,8 +9,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -540,15 +537,3 @@ TEST_CASE("udevSource: kernel never asks udevd, and udev that never answered sta
 
 }  // namespace
 }  // namespace udp::udev
-
-int main(int argc, char** argv) {
-  // umockdev_in_mock_environment() looks for a path in LD_PRELOAD, but umockdev-wrapper
-  // preloads the bare library name.
-  const char* preload = std::getenv("LD_PRELOAD");
-  if (preload == nullptr || std::strstr(preload, "libumockdev-preload") == nullptr) {
-    std::fprintf(stderr, "not running under umockdev-wrapper: skipped\n");
-    return 77;
-  }
-  doctest::Context context(argc, argv);
-  return context.run();
-}
