@@ -1,0 +1,261 @@
+# The cluster suite's scenarios (README, "Cluster suite"). Sourced by tests/cluster/suite, which
+# sets DIR, NODE, MODE (host|daemonset), PLUGIN_BINARY, ZRAM_OWNED, ZRAM_CDI and FIGURES, and
+# runs them in this order: each leaves the pods the next one expects.
+#
+# Every check names what it expected; a scenario stops at its first failed check.
+
+ZRAM=example.com/zram
+ZRAM_CDI_RESOURCE=example.com/zram-cdi
+
+expect() {
+  local what="$1"; shift
+  if ! "$@"; then echo "expected: $what" >&2; return 1; fi
+}
+figure() { echo "$MODE $*" >>"$FIGURES"; echo "figure: $*" >&2; }
+now_ms() { date +%s%3N; }
+
+# The plugin's audit lines: its file on the host, its log stream in the DaemonSet.
+plugin_audit() {
+  case "$MODE" in
+    host) cat "$DIR/logs/plugin-audit.log" 2>/dev/null ;;
+    daemonset) k -n kube-system logs daemonset/udev-device-plugin 2>/dev/null | grep '"event"' ;;
+  esac
+}
+
+# The plugin's view: /readyz and /describe on 127.0.0.1:9470 (the host's loopback either way).
+plugin_http() { curl -s -o /dev/stdout -w '\n%{http_code}' "http://127.0.0.1:9470$1"; }
+
+# kubelet_pushed_ms RESOURCE CAPACITY AFTER_MS: the time (ms) of the kubelet's first "State
+# pushed for device plugin" line for RESOURCE with CAPACITY devices logged after AFTER_MS.
+kubelet_pushed_ms() {
+  local year; year="$(date +%Y)"
+  grep '"State pushed for device plugin"' "$DIR/logs/kubelet.log" |
+    grep "resource=\"$1\" resourceCapacity=$2\$" |
+    while read -r stamp clock _; do
+      local ms; ms="$(date -u -d "$year-${stamp:1:2}-${stamp:3:2} $clock" +%s%3N)"
+      [ "$ms" -ge "$3" ] && { echo "$ms"; break; }
+    done
+}
+
+# status_at_api_ms RESOURCE ALLOCATABLE AFTER_MS: when (ms) the API server completed the first
+# node status write after AFTER_MS that set RESOURCE's allocatable to ALLOCATABLE (its audit log).
+status_at_api_ms() {
+  jq -r --arg r "$1" --arg v "$2" 'select(.objectRef.subresource == "status" and .stage == "ResponseComplete")
+      | select(.requestObject.status.allocatable[$r] == $v) | .stageTimestamp' \
+    "$DIR/logs/apiserver-audit.log" 2>/dev/null |
+    while read -r stamp; do
+      local ms; ms="$(date -u -d "$stamp" +%s%3N)"
+      [ "$ms" -ge "$3" ] && { echo "$ms"; break; }
+    done
+}
+
+running_pods_devices() {
+  local pod
+  for pod in $(k get pods -l app=udp-cluster-test --field-selector=status.phase=Running -o name); do
+    pod_line "${pod#pod/}" devices
+  done
+}
+no_device_twice() {
+  local all; all="$(running_pods_devices | tr ' ' '\n' | grep . | sort)"
+  [ "$(uniq -d <<<"$all")" = "" ] || { echo "devices held twice: $(uniq -d <<<"$all")" >&2; return 1; }
+}
+
+# Snapshot of the running test pods: name, uid, container id, restart count.
+pods_snapshot() {
+  k get pods -l app=udp-cluster-test -o json |
+    jq -r '.items[] | select(.status.phase == "Running") | [.metadata.name, .metadata.uid,
+      .status.containerStatuses[0].containerID, .status.containerStatuses[0].restartCount] | @tsv' | sort
+}
+pods_undisturbed() {
+  local now; now="$(pods_snapshot)"
+  [ "$now" = "$1" ] || { printf 'pods before:\n%s\npods after:\n%s\n' "$1" "$now" >&2; return 1; }
+}
+
+# The expected figures come from the plugin's own `list` on the host, with the same config.
+listed() { "$PLUGIN_BINARY" list --config "$DIR/plugin/config.yaml" | awk -v r="$1" -v h="$2" '$1 == r && (h == "" || $3 == h)' | wc -l; }
+
+scenario_capacity_equals_list() {
+  local r
+  for r in $ZRAM $ZRAM_CDI_RESOURCE; do
+    local all healthy; all="$(listed "$r")"; healthy="$(listed "$r" Healthy)"
+    expect "$r: list shows devices" [ "$all" -gt 0 ]
+    wait_until 30 "$r capacity $all, allocatable $healthy" \
+      eval "capacity_is $r $all && allocatable_is $r $healthy"
+    echo "$r: list $all ($healthy healthy) = capacity $(capacity $r), allocatable $(allocatable $r)" >&2
+  done
+}
+
+scenario_pod_sees_its_device() {
+  test_pod p1 $ZRAM
+  test_pod p2 $ZRAM
+  wait_pod_ready p1 && wait_pod_ready p2
+  wait_until 30 "p1 and p2 logs" eval "pod_logged p1 && pod_logged p2"
+  local d1 d2; d1="$(pod_line p1 devices)"; d2="$(pod_line p2 devices)"
+  expect "p1 sees exactly one zram node (saw '$d1')" [ "$(wc -w <<<"$d1")" -eq 1 ]
+  expect "p2 sees exactly one zram node (saw '$d2')" [ "$(wc -w <<<"$d2")" -eq 1 ]
+  expect "p1 and p2 get different devices ($d1, $d2)" [ "$d1" != "$d2" ]
+  expect "p1 opened its device" eval "k logs p1 | grep -qx 'opened: /dev/$d1'"
+  expect "p1's env ZRAM_DEVICES=/dev/$d1 (config env)" [ "$(pod_line p1 env)" = "ZRAM_DEVICES=/dev/$d1" ]
+  expect "p1 sees the config's mount /zram-control" eval "pod_line p1 mount | grep -qw hot_add"
+  local cid; cid="$(container_id p1)"; cid="${cid#containerd://}"
+  expect "p1's container carries the config's annotation" \
+    [ "$(cri inspect "$cid" | jq -r '.status.annotations["example.com/source"]')" = udev-device-plugin ]
+  expect "allocatable of $ZRAM is 0 with both held" allocatable_is_eventually $ZRAM 0
+}
+allocatable_is_eventually() { wait_until 30 "allocatable $1 = $2" allocatable_is "$1" "$2"; }
+
+scenario_cdi_device() {
+  test_pod c1 $ZRAM_CDI_RESOURCE
+  wait_pod_ready c1
+  wait_until 30 "c1 logs" pod_logged c1
+  expect "c1 sees zram$ZRAM_CDI only" [ "$(pod_line c1 devices)" = "zram$ZRAM_CDI" ]
+  local cid; cid="$(container_id c1)"; cid="${cid#containerd://}"
+  local cdi; cdi="$(cri inspect "$cid" | jq -r '[.info.config.CDI_devices[]?.name] | join(" ")')"
+  expect "the kubelet handed containerd the CDI device (saw '$cdi')" \
+    [ "$cdi" = "$ZRAM_CDI_RESOURCE=zram$ZRAM_CDI" ]
+  expect "the device came through CDI, not a DeviceSpec (no devices in the CRI config)" \
+    [ "$(cri inspect "$cid" | jq '[.info.config.devices[]?] | length')" = 0 ]
+  expect "containerd put the node in the OCI spec" \
+    eval "cri inspect $cid | jq -e '.info.runtimeSpec.linux.devices[] | select(.path == \"/dev/zram$ZRAM_CDI\")' >/dev/null"
+  delete_pods c1
+}
+
+scenario_exhausted_then_pending_runs() {
+  test_pod p3 $ZRAM
+  wait_until 60 "FailedScheduling 'Insufficient $ZRAM' for p3" eval \
+    "k get events --field-selector involvedObject.name=p3,reason=FailedScheduling -o json | jq -e '[.items[].message | select(contains(\"Insufficient $ZRAM\"))] | length > 0' >/dev/null"
+  expect "p3 Pending" [ "$(pod_phase p3)" = Pending ]
+  local d1; d1="$(pod_line p1 devices)"
+  delete_pods p1
+  wait_pod_ready p3
+  wait_until 30 "p3 logs" pod_logged p3
+  expect "p3 got p1's freed device $d1" [ "$(pod_line p3 devices)" = "$d1" ]
+}
+
+scenario_hotplug() {
+  expect "no free $ZRAM" allocatable_is $ZRAM 0
+  local t0 n
+  t0="$(now_ms)"; n="$(zram_add)"
+  allocatable_is_eventually $ZRAM 1
+  local cap; cap="$(capacity $ZRAM)"
+  wait_until 10 "the kubelet's push line" eval '[ -n "$(kubelet_pushed_ms $ZRAM 3 $t0)" ]'
+  local pushed api
+  pushed="$(kubelet_pushed_ms $ZRAM 3 "$t0")"; api="$(status_at_api_ms $ZRAM 1 "$t0")"
+  figure "hot_add to the kubelet's ListAndWatch message: $((pushed - t0)) ms"
+  [ -n "$api" ] && figure "hot_add to the node status at the API server: $((api - t0)) ms"
+  expect "capacity 3 after hot_add (was ${cap})" capacity_is $ZRAM 3
+  # A free device removed: allocatable and capacity shrink (onRemove: drop).
+  zram_remove "$n"
+  wait_until 30 "$ZRAM capacity 2, allocatable 0" eval "capacity_is $ZRAM 2 && allocatable_is $ZRAM 0"
+  # The device a running pod holds removed: the audit line names the pod.
+  local held; held="$(pod_line p2 devices)"
+  zram_remove "${held#zram}"
+  wait_until 30 "an audit line naming p2 for $held" eval \
+    "plugin_audit | jq -c 'select(.deviceId == \"$held\" and ((.holders // []) | any(.pod == \"p2\")))' | grep -q ."
+  plugin_audit | grep "\"$held\"" | tail -1 >&2
+  delete_pods p2
+  # Two fresh devices for the scenarios that follow.
+  zram_add >/dev/null; zram_add >/dev/null
+  allocatable_is_eventually $ZRAM 2
+}
+
+restart_kubelet() {
+  local pid; pid="$(process_pid "$DIR" kubelet)"
+  kill -KILL "$pid"
+  while [ -d "/proc/$pid" ]; do sleep 0.05; done
+  start_process "$DIR" kubelet $(cat "$DIR/etc/kubelet.args")
+}
+
+scenario_kubelet_restarts() {
+  test_pod p4 $ZRAM; wait_pod_ready p4
+  local before; before="$(pods_snapshot)"
+  local expected cap; expected="$(allocatable $ZRAM)"; cap="$(capacity $ZRAM)"
+  local i times=()
+  for i in $(seq 1 10); do
+    local t0; t0="$(now_ms)"
+    restart_kubelet
+    wait_until 60 "restart $i: the kubelet pushed $ZRAM again" eval '[ -n "$(kubelet_pushed_ms $ZRAM $cap $t0)" ]'
+    local pushed; pushed="$(kubelet_pushed_ms $ZRAM "$cap" "$t0")"
+    wait_until 60 "restart $i: node Ready and allocatable $expected at the API server" eval \
+      "k wait --for=condition=Ready node/$NODE --timeout=1s && allocatable_is $ZRAM $expected"
+    times+=("$((pushed - t0))/$(($(now_ms) - t0))")
+  done
+  figure "kubelet restart to plugin registered and pushed / to allocatable back at the API server (ms, 10 runs): ${times[*]}"
+  expect "running pods untouched by 10 kubelet restarts" pods_undisturbed "$before"
+  test_pod p5 $ZRAM; wait_pod_ready p5
+  wait_until 30 "p5 logs" pod_logged p5
+  expect "no device in two pods" no_device_twice
+  delete_pods p5
+}
+
+scenario_plugin_restart_and_upgrade() {
+  local before; before="$(pods_snapshot)"
+  local cap; cap="$(capacity $ZRAM)"
+  local t0; t0="$(now_ms)"
+  case "$MODE" in
+    host)
+      plugin_stop "$DIR" host
+      plugin_start "$DIR" host "$DIR/plugin/config.yaml" "$PLUGIN_BINARY"
+      ;;
+    daemonset)
+      k -n kube-system rollout restart daemonset/udev-device-plugin >/dev/null
+      k -n kube-system rollout status daemonset/udev-device-plugin --timeout=120s >/dev/null
+      ;;
+  esac
+  wait_until 60 "$ZRAM pushed after the plugin restart" eval '[ -n "$(kubelet_pushed_ms $ZRAM $cap $t0)" ]'
+  figure "plugin restart to the kubelet's first ListAndWatch message: $(($(kubelet_pushed_ms $ZRAM "$cap" "$t0") - t0)) ms"
+  # The upgrade: a config change (a new env var). Host: the unit's ExecReload (SIGHUP). DaemonSet:
+  # the ConfigMap and its hash annotation, which rolls the pods.
+  sed -i 's|^    env: {ZRAM_DEVICES: "{devnodes}"}|    env: {ZRAM_DEVICES: "{devnodes}", ZRAM_UPGRADED: "yes"}|' "$DIR/plugin/config.yaml"
+  expect "the config changed" grep -q ZRAM_UPGRADED "$DIR/plugin/config.yaml"
+  t0="$(now_ms)"
+  case "$MODE" in
+    host) kill -HUP "$(process_pid "$DIR" plugin)" ;;
+    daemonset)
+      local generation; generation="$(k -n kube-system get daemonset udev-device-plugin -o jsonpath='{.metadata.generation}')"
+      plugin_deploy_dir "$DIR" "$DIR/plugin/config.yaml" localhost/udev-device-plugin:dev
+      k apply -k "$DIR/deploy" >/dev/null
+      expect "the config change rolls the DaemonSet" \
+        [ "$(k -n kube-system get daemonset udev-device-plugin -o jsonpath='{.metadata.generation}')" -gt "$generation" ]
+      k -n kube-system rollout status daemonset/udev-device-plugin --timeout=120s >/dev/null
+      ;;
+  esac
+  wait_until 60 "$ZRAM pushed after the upgrade" eval '[ -n "$(kubelet_pushed_ms $ZRAM $cap $t0)" ]'
+  test_pod p6 $ZRAM; wait_pod_ready p6
+  wait_until 30 "p6 logs" pod_logged p6
+  expect "p6 runs with the upgraded config" eval "k exec p6 -- sh -c 'echo \$ZRAM_UPGRADED' | grep -qx yes"
+  expect "running pods undisturbed by the restart and the upgrade" pods_undisturbed "$before"
+  expect "no device in two pods" no_device_twice
+  delete_pods p6
+}
+
+scenario_plugin_stopped() {
+  local cap alloc; cap="$(capacity $ZRAM)"; alloc="$(allocatable $ZRAM)"
+  expect "a free device to lose" [ "$alloc" -gt 0 ]
+  plugin_stop "$DIR" "$MODE"
+  wait_until 60 "allocatable $ZRAM 0 with capacity $cap kept" eval "allocatable_is $ZRAM 0 && capacity_is $ZRAM $cap"
+  case "$MODE" in
+    host) plugin_start "$DIR" host "$DIR/plugin/config.yaml" "$PLUGIN_BINARY" ;;
+    daemonset) k apply -k "$DIR/deploy" >/dev/null
+               k -n kube-system rollout status daemonset/udev-device-plugin --timeout=120s >/dev/null ;;
+  esac
+  wait_until 60 "allocatable $ZRAM back to $alloc" allocatable_is $ZRAM "$alloc"
+}
+
+scenario_describe_and_readyz_agree() {
+  wait_until 30 "/readyz 200" eval '[ "$(plugin_http /readyz | tail -1)" = 200 ]'
+  local describe; describe="$(plugin_http /describe | sed '$d')"
+  local r
+  for r in $ZRAM $ZRAM_CDI_RESOURCE; do
+    local devices healthy
+    devices="$(jq --arg r "$r" '[.resources[] | select(.name == $r) | .devices[]] | length' <<<"$describe")"
+    healthy="$(jq --arg r "$r" '[.resources[] | select(.name == $r) | .devices[] | select(.health == "Healthy")] | length' <<<"$describe")"
+    expect "$r: describe's $devices devices = capacity $(capacity "$r")" capacity_is "$r" "$devices"
+    expect "$r: describe's $healthy healthy = allocatable $(allocatable "$r")" allocatable_is "$r" "$healthy"
+    expect "$r: describe says registered and streaming" eval \
+      "jq -e --arg r $r '.kubelet.resources[] | select(.name == \$r) | .registration == \"registered\" and .streaming' <<<'$describe' >/dev/null"
+  done
+}
+
+SCENARIOS="capacity_equals_list pod_sees_its_device cdi_device exhausted_then_pending_runs hotplug
+  kubelet_restarts plugin_restart_and_upgrade plugin_stopped describe_and_readyz_agree"

@@ -1,0 +1,9 @@
+# Pinned versions of every third-party component the cluster suite builds from its Go module.
+# Sourced by the cluster scripts. KUBERNETES_RELEASES lists the releases the suite runs; the
+# first is the default of `up`.
+KUBERNETES_RELEASES="v1.37.2 v1.34.4"
+CONTAINERD_VERSION=v2.2.9
+ETCD_VERSION=v3.6.17
+CRICTL_VERSION=v1.37.0
+# Built binaries live outside the clone, keyed by component and version.
+CLUSTER_CACHE="${UDP_CLUSTER_CACHE:-/var/cache/udev-device-plugin/cluster}"
