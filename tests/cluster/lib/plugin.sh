@@ -66,7 +66,7 @@ plugin_start() {
   cp "$config" "$dir/plugin/config.yaml"
   case "$mode" in
     host)
-      NODE_NAME="$(cat "$dir/node-name" 2>/dev/null || echo udp-node)" \
+      NODE_NAME="$(cat "$dir/node-name" 2>/dev/null || echo localhost)" \
       start_process "$dir" plugin "$binary" run --config "$dir/plugin/config.yaml" \
         --metrics-address 127.0.0.1:9470 --audit-log "$dir/logs/plugin-audit.log"
       ;;
