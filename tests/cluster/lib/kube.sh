@@ -1,7 +1,7 @@
 # kubectl helpers for the scenarios. Need DIR (the cluster directory) and NODE.
 
-k() { command kubectl --kubeconfig "$DIR/kubeconfig" "$@"; }
-cri() { command crictl --runtime-endpoint "unix://$DIR/run/containerd.sock" "$@"; }
+k() { "$DIR/bin/kubectl" --kubeconfig "$DIR/kubeconfig" "$@"; }
+cri() { "$DIR/bin/crictl" --runtime-endpoint "unix://$DIR/run/containerd.sock" "$@"; }
 
 # allocatable RESOURCE / capacity RESOURCE: the node's figure as the API server has it (0 when
 # absent).

@@ -72,8 +72,8 @@ plugin_start() {
       ;;
     daemonset)
       plugin_deploy_dir "$dir" "$dir/plugin/config.yaml" localhost/udev-device-plugin:dev
-      command kubectl --kubeconfig "$dir/kubeconfig" apply -k "$dir/deploy" >&2
-      command kubectl --kubeconfig "$dir/kubeconfig" -n kube-system rollout status \
+      "$dir/bin/kubectl" --kubeconfig "$dir/kubeconfig" apply -k "$dir/deploy" >&2
+      "$dir/bin/kubectl" --kubeconfig "$dir/kubeconfig" -n kube-system rollout status \
         daemonset/udev-device-plugin --timeout=120s >&2
       ;;
   esac
@@ -85,14 +85,14 @@ plugin_stop() {
   case "$mode" in
     host) stop_process "$dir" plugin ;;
     daemonset)
-      command kubectl --kubeconfig "$dir/kubeconfig" delete -k "$dir/deploy" --wait=true \
+      "$dir/bin/kubectl" --kubeconfig "$dir/kubeconfig" delete -k "$dir/deploy" --wait=true \
         --ignore-not-found >&2 ;;
   esac
 }
 
 _allocatable_has_all() {
   local dir="$1" node="$2" config="$3" allocatable resource
-  allocatable="$(command kubectl --kubeconfig "$dir/kubeconfig" get node "$node" -o json | jq -c .status.allocatable)"
+  allocatable="$("$dir/bin/kubectl" --kubeconfig "$dir/kubeconfig" get node "$node" -o json | jq -c .status.allocatable)"
   for resource in $(plugin_resources "$config"); do
     jq -e --arg r "$resource" 'has($r)' <<<"$allocatable" >/dev/null || return 1
   done
