@@ -63,7 +63,7 @@ PY
 plugin_start() {
   local dir="$1" mode="$2" config="$3" binary="$4"
   mkdir -p "$dir/plugin"
-  cp "$config" "$dir/plugin/config.yaml"
+  [ "$config" -ef "$dir/plugin/config.yaml" ] || cp "$config" "$dir/plugin/config.yaml"
   case "$mode" in
     host)
       NODE_NAME="$(cat "$dir/node-name" 2>/dev/null || echo localhost)" \

@@ -24,6 +24,10 @@ process_pid() {
   echo "$pid"
 }
 
+# _running PID: exists and is no zombie (a process whose starter exited is reaped by PID 1,
+# which may take its time).
+_running() { [ -d "/proc/$1" ] && [ "$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]; }
+
 # stop_process DIR NAME [SECONDS]: SIGTERM, then SIGKILL after SECONDS (default 20); waits
 # until the process is gone.
 stop_process() {
@@ -31,11 +35,11 @@ stop_process() {
   pid="$(process_pid "$dir" "$name")" || { rm -f "$dir/pids/$name.pid"; return 0; }
   kill -TERM "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + grace))
-  while [ -d "/proc/$pid" ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-  if [ -d "/proc/$pid" ]; then
+  while _running "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+  if _running "$pid"; then
     echo "cluster: $name (pid $pid) ignored SIGTERM for ${grace}s: SIGKILL" >&2
     kill -KILL "$pid" 2>/dev/null || true
-    while [ -d "/proc/$pid" ]; do sleep 0.05; done
+    while _running "$pid"; do sleep 0.05; done
   fi
   rm -f "$dir/pids/$name.pid"
 }
