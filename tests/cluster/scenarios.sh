@@ -18,7 +18,7 @@ now_ms() { date +%s%3N; }
 plugin_audit() {
   case "$MODE" in
     host) cat "$DIR/logs/plugin-audit.log" 2>/dev/null ;;
-    daemonset) k -n kube-system logs daemonset/udev-device-plugin 2>/dev/null | grep '"event"' ;;
+    daemonset) k -n kube-system logs daemonset/udev-device-plugin 2>/dev/null | sed -n 's/^.* audit: {/{/p' ;;
   esac
 }
 
@@ -284,5 +284,57 @@ scenario_describe_and_readyz_agree() {
   done
 }
 
+# What daemonset.yaml claims about its privileges, checked in the OCI spec containerd gave runc
+# and in the running process; and its claim that RuntimeDefault refuses io_uring, checked by
+# running the same image under RuntimeDefault.
+scenario_daemonset_least_privilege() {
+  local pod; pod="$(k -n kube-system get pods -l app.kubernetes.io/name=udev-device-plugin -o jsonpath='{.items[0].metadata.name}')"
+  local cid; cid="$(k -n kube-system get pod "$pod" -o jsonpath='{.status.containerStatuses[0].containerID}')"
+  local spec; spec="$(cri inspect "${cid#containerd://}" | jq -c .info)"
+  expect "no capabilities at all" [ "$(jq -c '.runtimeSpec.process.capabilities // {} | [.[]?[]?] | length' <<<"$spec")" = 0 ]
+  expect "no privilege escalation" [ "$(jq '.runtimeSpec.process.noNewPrivileges' <<<"$spec")" = true ]
+  expect "read-only root filesystem" [ "$(jq '.runtimeSpec.root.readonly' <<<"$spec")" = true ]
+  expect "uid 0" [ "$(jq '.runtimeSpec.process.user.uid' <<<"$spec")" = 0 ]
+  expect "seccomp Unconfined (no filter in the spec)" [ "$(jq '.runtimeSpec.linux.seccomp' <<<"$spec")" = null ]
+  local pid; pid="$(jq '.pid' <<<"$spec")"
+  expect "hostNetwork: the plugin runs in the host's network namespace" \
+    [ "$(readlink "/proc/$pid/ns/net")" = "$(readlink /proc/self/ns/net)" ]
+  local mounts; mounts="$(jq -r '.runtimeSpec.mounts[] | .destination + " " + (if (.options | index("ro")) then "ro" else "rw" end)' <<<"$spec")"
+  local m
+  for m in "/var/lib/kubelet/device-plugins rw" "/var/lib/kubelet/pod-resources ro" "/run/udev ro" \
+           "/etc/udev-device-plugin ro" "/var/run/cdi rw"; do
+    expect "mount $m" grep -qx "$m" <<<"$mounts"
+  done
+  expect "no /dev from the host" eval "! grep -q '^/dev/zram' <<<\"\$mounts\""
+  expect "the process agrees (describe: no capabilities, no_new_privs, seccomp off)" eval \
+    "plugin_http /describe | sed '\$d' | jq -e '.privileges | .effectiveCapabilities == [] and .noNewPrivs and .seccomp == \"disabled\"' >/dev/null"
+  expect "the plugin runs on io_uring" eval "k -n kube-system logs $pod | grep -q 'running reactor=io_uring'"
+  # The same image under RuntimeDefault: containerd's default profile refuses io_uring, and the
+  # plugin runs on epoll (no kubelet directory of its own: it only starts its loop).
+  k apply -f - >/dev/null <<POD
+apiVersion: v1
+kind: Pod
+metadata: {name: runtime-default, namespace: default}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  automountServiceAccountToken: false
+  securityContext: {seccompProfile: {type: RuntimeDefault}}
+  containers:
+    - name: plugin
+      image: localhost/udev-device-plugin:dev
+      args: [run, --config, /etc/udev-device-plugin/config.yaml, --kubelet-dir, /scratch]
+      securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
+      volumeMounts: [{name: scratch, mountPath: /scratch}]
+  volumes: [{name: scratch, emptyDir: {}}]
+POD
+  wait_until 60 "the RuntimeDefault plugin's start line" eval "k logs runtime-default 2>/dev/null | grep -q 'running reactor='"
+  k logs runtime-default | grep -i 'reactor\|io_uring' >&2
+  expect "under RuntimeDefault the plugin runs on epoll" eval "k logs runtime-default | grep -q 'running reactor=epoll'"
+  delete_pods runtime-default
+}
+
 SCENARIOS="capacity_equals_list pod_sees_its_device cdi_device exhausted_then_pending_runs hotplug
   kubelet_restarts plugin_restart_and_upgrade plugin_stopped describe_and_readyz_agree"
+SCENARIOS_daemonset="daemonset_least_privilege"
+SCENARIOS_host=""
