@@ -13,8 +13,8 @@ namespace {
 
 using Kind = YamlNode::Kind;
 
-constexpr std::string_view kTopKeys[] = {"kubeletDir",         "registration",    "pluginsRegistryDir",
-                                         "pluginSocketDir",    "cdiDir",          "udevSource",
+constexpr std::string_view kTopKeys[] = {"kubeletDir",      "registration", "pluginsRegistryDir",
+                                         "pluginSocketDir", "cdiDir",       "udevSource",
                                          "resources"};
 constexpr std::string_view kResourceKeys[] = {"name",
                                               "match",
@@ -57,10 +57,10 @@ class Validator : NodeReader {
         if (auto dir = path(value, "'kubeletDir'", false)) config.kubeletDir = *dir;
         kubeletDirAt_ = value.position;
       } else if (entry.key == "registration") {
-        if (auto mode = choice<RegistrationMode>(
-                value, "'registration'",
-                {{"kubelet", RegistrationMode::kKubelet},
-                 {"pluginWatcher", RegistrationMode::kPluginWatcher}})) {
+        if (auto mode =
+                choice<RegistrationMode>(value, "'registration'",
+                                         {{"kubelet", RegistrationMode::kKubelet},
+                                          {"pluginWatcher", RegistrationMode::kPluginWatcher}})) {
           config.registration = *mode;
         }
       } else if (entry.key == "pluginsRegistryDir") {

@@ -28,9 +28,9 @@ TEST_CASE("registration defaults to Register on kubelet.sock, with the kubelet's
 }
 
 TEST_CASE("registration: pluginWatcher with its directories") {
-  Config config = expectConfig(lines({"registration: pluginWatcher",
-                                      "pluginsRegistryDir: /tmp/k/plugins_registry",
-                                      "pluginSocketDir: /tmp/k/plugins/udp", kResources}));
+  Config config = expectConfig(
+      lines({"registration: pluginWatcher", "pluginsRegistryDir: /tmp/k/plugins_registry",
+             "pluginSocketDir: /tmp/k/plugins/udp", kResources}));
   CHECK(config.registration == RegistrationMode::kPluginWatcher);
   CHECK(config.pluginsRegistryDir == "/tmp/k/plugins_registry");
   CHECK(config.pluginSocketDir == "/tmp/k/plugins/udp");
@@ -62,14 +62,14 @@ TEST_CASE("the device-plugin sockets stay out of plugins_registry and the kubele
                       "pluginSocketDir: /k/reg/", kResources}),
                {{3, 18, "'pluginSocketDir' must not be 'pluginsRegistryDir'"}});
   // Reported at the later of the two keys, whichever it is.
-  expectErrors(lines({"registration: pluginWatcher", "pluginSocketDir: /k/dp",
-                      "kubeletDir: /k/dp", kResources}),
+  expectErrors(lines({"registration: pluginWatcher", "pluginSocketDir: /k/dp", "kubeletDir: /k/dp",
+                      kResources}),
                {{3, 13, "'pluginSocketDir' must not be 'kubeletDir'"}});
   // The default socket dir, named as the registry.
-  expectErrors(lines({"registration: pluginWatcher",
-                      "pluginsRegistryDir: /var/lib/kubelet/plugins/udev-device-plugin",
-                      kResources}),
-               {{2, 21, "'pluginSocketDir' must not be 'pluginsRegistryDir'"}});
+  expectErrors(
+      lines({"registration: pluginWatcher",
+             "pluginsRegistryDir: /var/lib/kubelet/plugins/udev-device-plugin", kResources}),
+      {{2, 21, "'pluginSocketDir' must not be 'pluginsRegistryDir'"}});
   // With Register on kubelet.sock the directories are not used.
   expectConfig(lines({"pluginsRegistryDir: /k/reg", "pluginSocketDir: /k/reg", kResources}));
 }
