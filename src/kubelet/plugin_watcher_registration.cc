@@ -177,6 +177,8 @@ void PluginWatcherRegistration::recreateRegistrationSocket() {
     return;
   }
   state_ = RegistrationState::kWaitingForKubelet;
+  logInfo("registration socket re-created; waiting for the kubelet's plugin watcher",
+          {{"resource", resourceName_}, {"socket", registrationPath_}});
 }
 
 void PluginWatcherRegistration::registryEntryRemoved(std::string_view name) {

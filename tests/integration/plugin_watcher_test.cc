@@ -134,6 +134,19 @@ TEST_CASE("plugin watcher: a deleted registration socket is re-created and regis
     // The new ListAndWatch starts with the whole list.
     REQUIRE(rig.sim->waitForDevices(kFoo, idsAre({"dev0"}), kWait));
   }
+  // Re-created at once, not only once the kubelet's unregistration closed our connection.
+  CHECK_MESSAGE(rig.log().find("closed our ListAndWatch") == std::string::npos, rig.log());
+
+  // With the kubelet away nothing but our own watch brings the socket back.
+  rig.sim->stop();
+  REQUIRE_MESSAGE(
+      waitFor([&] { return rig.log().find("registration socket re-created") != std::string::npos; },
+              kWait),
+      rig.log());
+  REQUIRE(::unlink(reg.c_str()) == 0);
+  REQUIRE_MESSAGE(waitFor([&] { return isSocket(reg); }, kWait), rig.log());
+  REQUIRE(rig.sim->start());
+  REQUIRE_MESSAGE(rig.sim->waitForRegistrations(kFoo, 5, kWait), rig.log());
   CHECK(rig.log().find("our registration socket was removed") != std::string::npos);
   CHECK(rig.plugin->terminate() == 0);
 }
