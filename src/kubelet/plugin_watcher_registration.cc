@@ -62,6 +62,12 @@ Result<void> PluginWatcherRegistration::ensureEndpoint() {
 
 Result<void> PluginWatcherRegistration::ensureRegistrationSocket() {
   if (ours(registrationServer_)) return {};
+  return listenRegistrationSocket();
+}
+
+Result<void> PluginWatcherRegistration::listenRegistrationSocket() {
+  // listen() replaces a socket file of ours still there: the kubelet's watcher sees it removed
+  // (unregisters what is left of us) and created (registers again).
   auto r = registrationServer_.listen(registrationPath_);
   if (!r) {
     logError("cannot serve the registration socket " + registrationPath_ + ": " + r.error().message,
@@ -145,7 +151,10 @@ void PluginWatcherRegistration::scheduleRetry() {
   retryWanted_ = true;
   // A timer still in flight (due, or cancelled and not yet completed) acts from its completion;
   // a second one cannot be armed on the same op.
-  if (retryOp_.pending()) return;
+  if (!retryOp_.pending()) armRetry();
+}
+
+void PluginWatcherRegistration::armRetry() {
   reactor_.timeout(retryOp_, nextRetry_);
   nextRetry_ = std::min(nextRetry_ * 2, timing_.maxRetry);
 }
@@ -154,8 +163,7 @@ void PluginWatcherRegistration::onRetryTimer(int res, uint32_t) noexcept {
   if (stopped_ || !retryWanted_) return;
   if (res == -ECANCELED) {
     // Cancelled, then a new failure wanted a retry before the cancellation completed.
-    reactor_.timeout(retryOp_, nextRetry_);
-    nextRetry_ = std::min(nextRetry_ * 2, timing_.maxRetry);
+    armRetry();
     return;
   }
   retryWanted_ = false;
@@ -164,19 +172,10 @@ void PluginWatcherRegistration::onRetryTimer(int res, uint32_t) noexcept {
 }
 
 void PluginWatcherRegistration::recreateRegistrationSocket() {
-  if (!ensureEndpoint()) {
+  if (!ensureEndpoint() || !listenRegistrationSocket()) {
     scheduleRetry();
     return;
   }
-  // listen() replaces our old socket file with a new one: the kubelet's watcher sees it removed
-  // (unregisters what is left of us) and created (registers again).
-  if (auto r = registrationServer_.listen(registrationPath_); !r) {
-    logError("cannot serve the registration socket " + registrationPath_ + ": " + r.error().message,
-             {{"resource", resourceName_}});
-    scheduleRetry();
-    return;
-  }
-  state_ = RegistrationState::kWaitingForKubelet;
   logInfo("registration socket re-created; waiting for the kubelet's plugin watcher",
           {{"resource", resourceName_}, {"socket", registrationPath_}});
 }

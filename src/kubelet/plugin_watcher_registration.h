@@ -70,10 +70,13 @@ class PluginWatcherRegistration final : public Registrar, private PluginInfoList
 
   Result<void> ensureEndpoint();
   Result<void> ensureRegistrationSocket();
+  // A fresh registration socket file, ours or not there before.
+  Result<void> listenRegistrationSocket();
   // A fresh registration socket file: the kubelet sees it go and come, and registers again.
   void recreateRegistrationSocket();
   bool ours(const grpc::Server& server) const;
   void scheduleRetry();
+  void armRetry();
   void onRetryTimer(int res, uint32_t flags) noexcept;
 
   reactor::Reactor& reactor_;

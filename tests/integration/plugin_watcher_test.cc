@@ -8,7 +8,6 @@
 
 #include <doctest/doctest.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,11 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "kubelet_rules.h"
 #include "kubelet_sim.h"
 #include "plugin_process.h"
 #include "test_helpers.h"
 
 using namespace std::chrono_literals;
+using udp::sim::isSocket;
 using udp::testing::binaryFromEnv;
 using udp::testing::idsAre;
 using udp::testing::PluginProcess;
@@ -34,11 +35,6 @@ namespace {
 constexpr const char* kFoo = "example.com/foo";
 constexpr const char* kBar = "example.com/bar";
 constexpr auto kWait = 10s;
-
-bool isSocket(const std::string& path) {
-  struct stat st {};
-  return ::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
-}
 
 struct WatcherRig {
   explicit WatcherRig(const std::vector<std::string>& resources) {
