@@ -31,6 +31,9 @@ struct AccountingOptions {
 // name them.
 inline constexpr std::string_view kDeviceSourceComponent = "device_source";
 inline constexpr std::string_view kKubeletDirWatchComponent = "kubelet_dir_watch";
+// registration: pluginWatcher only: the watch on pluginSocketDir (kubelet_dir_watch then watches
+// the kubelet's plugins_registry).
+inline constexpr std::string_view kPluginSocketDirWatchComponent = "plugin_socket_dir_watch";
 
 // What the accounting side asks of the daemon, for /readyz and /describe.
 class DaemonView {

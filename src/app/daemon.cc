@@ -15,6 +15,13 @@ constexpr std::string_view kKubeletSocket = "kubelet.sock";
 // How long a graceful stop waits for queued bytes (final trailers) to reach the kubelet.
 constexpr auto kDrainLimit = std::chrono::seconds(2);
 
+// What the daemon watches for the kubelet: where kubelet.sock and our sockets live, or with
+// the plugin watcher the kubelet's plugins_registry, where our registration sockets live.
+const std::string& watchedDir(const config::Config& config) {
+  return config.registration == config::RegistrationMode::kPluginWatcher ? config.pluginsRegistryDir
+                                                                         : config.kubeletDir;
+}
+
 }  // namespace
 
 Daemon::Daemon(reactor::Reactor& reactor, config::Config config, SourceFactory makeSource,
@@ -24,16 +31,25 @@ Daemon::Daemon(reactor::Reactor& reactor, config::Config config, SourceFactory m
       options_(std::move(options)),
       accounting_(reactor, options_.accounting, *this),
       makeSource_(std::move(makeSource)),
-      watch_(reactor, config_.kubeletDir, *this),
+      watch_(reactor, watchedDir(config_), *this),
       signals_(reactor, [this](int signo) { onSignal(signo); }),
-      systemd_(reactor) {}
+      systemd_(reactor) {
+  if (pluginWatcher()) {
+    socketDirWatch_ = std::make_unique<kubelet::DirectoryWatch>(reactor, config_.pluginSocketDir,
+                                                                socketDirListener_);
+  }
+}
 
 Daemon::~Daemon() = default;
 
 std::unique_ptr<ResourceRuntime> Daemon::makeRuntime(const config::Resource& resource) {
+  ResourceRuntime::Where where{config_.kubeletDir,
+                               config_.cdiDir,
+                               config_.registration,
+                               {config_.pluginsRegistryDir, config_.pluginSocketDir}};
   return std::make_unique<ResourceRuntime>(
-      reactor_, resource, ResourceRuntime::Where{config_.kubeletDir, config_.cdiDir}, &accounting_,
-      [this](const kubelet::Registration& registration, const grpc::Status& status) {
+      reactor_, resource, where, &accounting_,
+      [this](const kubelet::Registrar& registration, const grpc::Status& status) {
         accounting_.registration(registration.resourceName(), registration.endpoint(), status);
       },
       options_.registration);
@@ -43,6 +59,9 @@ Result<void> Daemon::start() {
   if (auto r = signals_.start(); !r) return r;
   if (auto r = accounting_.start(); !r) return r;
   if (auto r = watch_.start(); !r) return r;
+  if (socketDirWatch_) {
+    if (auto r = socketDirWatch_->start(); !r) return r;
+  }
   reactor_.addTurnEndHook([this] { onTurnEnd(); });
   for (const config::Resource& resource : config_.resources) {
     resources_.push_back(makeRuntime(resource));
@@ -149,28 +168,55 @@ governance::DescribeInputs Daemon::describeInputs() const {
 }
 
 void Daemon::onEntryCreated(std::string_view name) {
-  if (stopping_ || name != kKubeletSocket) return;
+  // The plugin watcher dials our registration sockets; kubelet.sock means nothing to it.
+  if (stopping_ || pluginWatcher() || name != kKubeletSocket) return;
   logInfo("kubelet.sock appeared in " + config_.kubeletDir + "; registering");
   bool everRegistered = std::any_of(resources_.begin(), resources_.end(), [](const auto& r) {
     return r->registration().registrations() > 0;
   });
   if (everRegistered) accounting_.kubeletRestarted(config_.kubeletDir);
-  for (auto& runtime : resources_) runtime->registration().kubeletAppeared();
+  for (auto& runtime : resources_) runtime->kubeletRegistration()->kubeletAppeared();
 }
 
 void Daemon::onEntryRemoved(std::string_view name) {
   if (stopping_) return;
-  if (name == kKubeletSocket) {
-    for (auto& runtime : resources_) runtime->registration().kubeletGone();
+  if (pluginWatcher()) {
+    for (auto& runtime : resources_)
+      runtime->pluginWatcherRegistration()->registryEntryRemoved(name);
     return;
   }
-  for (auto& runtime : resources_) runtime->registration().entryRemoved(name);
+  if (name == kKubeletSocket) {
+    for (auto& runtime : resources_) runtime->kubeletRegistration()->kubeletGone();
+    return;
+  }
+  for (auto& runtime : resources_) runtime->kubeletRegistration()->entryRemoved(name);
+}
+
+void Daemon::SocketDirListener::onEntryRemoved(std::string_view name) {
+  if (daemon_.stopping_) return;
+  for (auto& runtime : daemon_.resources_) {
+    runtime->pluginWatcherRegistration()->socketDirEntryRemoved(name);
+  }
+}
+
+void Daemon::SocketDirListener::onWatchUp() {
+  daemon_.accounting_.componentUp(kPluginSocketDirWatchComponent);
+}
+
+void Daemon::SocketDirListener::onWatchDown(std::string_view cause) {
+  daemon_.accounting_.componentDown(kPluginSocketDirWatchComponent, cause);
 }
 
 void Daemon::onDirectoryReset() {
   if (stopping_) return;
-  logWarning("kubelet directory " + config_.kubeletDir + " was replaced; serving again");
-  for (auto& runtime : resources_) runtime->registration().recheck();
+  logWarning("kubelet directory " + watchedDir(config_) + " was replaced; serving again");
+  for (auto& runtime : resources_) {
+    if (auto* registration = runtime->kubeletRegistration()) {
+      registration->recheck();
+    } else {
+      runtime->pluginWatcherRegistration()->recheck();
+    }
+  }
 }
 
 void Daemon::onSignal(int signo) {
@@ -195,6 +241,17 @@ void Daemon::reload() {
     logWarning("reload: kubeletDir changes take effect on restart only; keeping " +
                config_.kubeletDir);
     next->kubeletDir = config_.kubeletDir;
+  }
+  // The directory watches and every runtime were made for these.
+  if (next->registration != config_.registration ||
+      next->pluginsRegistryDir != config_.pluginsRegistryDir ||
+      next->pluginSocketDir != config_.pluginSocketDir) {
+    logWarning(
+        "reload: registration, pluginsRegistryDir and pluginSocketDir changes take effect on "
+        "restart only; keeping the running ones");
+    next->registration = config_.registration;
+    next->pluginsRegistryDir = config_.pluginsRegistryDir;
+    next->pluginSocketDir = config_.pluginSocketDir;
   }
   std::vector<config::Resource> running;
   for (const auto& runtime : resources_) running.push_back(runtime->resource());
@@ -266,6 +323,7 @@ void Daemon::requestStop() {
   systemd_.stopping();
   signals_.stop();
   watch_.stop();
+  if (socketDirWatch_) socketDirWatch_->stop();
   reactor_.cancel(sourceRetryOp_);
   if (source_) source_->stop();
   for (auto& runtime : resources_) runtime->shutDown();

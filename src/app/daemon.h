@@ -81,6 +81,23 @@ class Daemon final : public plugin::DeviceSink,
     accounting_.componentDown(kKubeletDirWatchComponent, cause);
   }
 
+  // registration: pluginWatcher: the directory that holds our device-plugin sockets.
+  class SocketDirListener final : public kubelet::DirectoryListener {
+   public:
+    explicit SocketDirListener(Daemon& daemon) : daemon_(daemon) {}
+    void onEntryCreated(std::string_view) override {}
+    void onEntryRemoved(std::string_view name) override;
+    void onDirectoryReset() override { daemon_.onDirectoryReset(); }
+    void onWatchUp() override;
+    void onWatchDown(std::string_view cause) override;
+
+   private:
+    Daemon& daemon_;
+  };
+
+  bool pluginWatcher() const {
+    return config_.registration == config::RegistrationMode::kPluginWatcher;
+  }
   void onSignal(int signo);
   void onTurnEnd();
   void onDrainTimer(int res, uint32_t flags) noexcept;
@@ -104,7 +121,11 @@ class Daemon final : public plugin::DeviceSink,
   std::vector<std::unique_ptr<plugin::DeviceSource>> retiredSources_;
   std::vector<std::unique_ptr<ResourceRuntime>> resources_;
   std::vector<std::unique_ptr<ResourceRuntime>> retiredResources_;
+  // The kubelet's device-plugin directory, or with registration: pluginWatcher its
+  // plugins_registry.
   kubelet::DirectoryWatch watch_;
+  SocketDirListener socketDirListener_{*this};
+  std::unique_ptr<kubelet::DirectoryWatch> socketDirWatch_;  // registration: pluginWatcher only
   Signals signals_;
   SystemdStatus systemd_;
   std::function<std::optional<config::Config>()> reload_;

@@ -22,11 +22,19 @@ v1beta1::DevicePluginOptions optionsFor(const config::Resource& resource) {
 ResourceRuntime::ResourceRuntime(reactor::Reactor& reactor, const config::Resource& resource,
                                  const Where& where, plugin::ServiceObserver* observer,
                                  OutcomeHandler onOutcome, kubelet::RegistrationTiming timing)
-    : service_(resource, observer),
-      server_(reactor, service_, grpc::ServerLimits{}, &scope_),
-      registration_(reactor, where.kubeletDir, resource.name, optionsFor(resource), server_, timing,
-                    &scope_) {
-  service_.setStreamTagger([this] { return registration_.registerCalls(); });
+    : service_(resource, observer), server_(reactor, service_, grpc::ServerLimits{}, &scope_) {
+  if (where.registration == config::RegistrationMode::kPluginWatcher) {
+    auto registrar = std::make_unique<kubelet::PluginWatcherRegistration>(
+        reactor, where.pluginWatcher, resource.name, server_, timing, &scope_);
+    pluginWatcher_ = registrar.get();
+    registrar_ = std::move(registrar);
+  } else {
+    auto registrar = std::make_unique<kubelet::Registration>(
+        reactor, where.kubeletDir, resource.name, optionsFor(resource), server_, timing, &scope_);
+    kubeletRegistration_ = registrar.get();
+    registrar_ = std::move(registrar);
+  }
+  service_.setStreamTagger([this] { return registrar_->registerCalls(); });
   if (resource.cdi) {
     cdi_ = std::make_unique<CdiSpecWriter>(
         reactor, where.cdiDir, plugin::cdiSpecFileName(resource.name),
@@ -42,15 +50,15 @@ ResourceRuntime::ResourceRuntime(reactor::Reactor& reactor, const config::Resour
     // The spec must name a device before the kubelet can hand it to a container.
     service_.setPublishGate([this] { return cdiOnDisk_ == service_.inventory().generation(); });
   }
-  registration_.setOutcomeHandler(
+  registrar_->setOutcomeHandler(
       [this, onOutcome = std::move(onOutcome)](const grpc::Status& status) {
-        if (onOutcome) onOutcome(registration_, status);
+        if (onOutcome) onOutcome(*registrar_, status);
       });
 }
 
 void ResourceRuntime::shutDown() {
   shutDown_ = true;
-  registration_.stop();
+  registrar_->stop();
   service_.endStreams();
   server_.closeConnections();
   // Remove our socket only if it is still ours (a restarted kubelet may have cleaned up).
@@ -76,17 +84,17 @@ void ResourceRuntime::turnEnd() {
     }
   }
   service_.publishIfChanged();
-  registration_.sweep();
+  registrar_->sweep();
   server_.sweep();
   // The kubelet ends a ListAndWatch it will not read again (a failed send, a message over its
   // limit) by closing the connection, and never dials us again: the resource would stay
   // unhealthy until deleted. Registering again is the only way back. Only the streams of the
   // current Register call count: one of an earlier call (a restarted kubelet's, or the one the
   // kubelet replaces on a new Register) closing says nothing about the current registration.
-  uint64_t call = registration_.registerCalls();
+  uint64_t call = registrar_->registerCalls();
   size_t streams = service_.streamCount(call);
   if (!shutDown_ && call == streamsCall_ && streamsOfCall_ > 0 && streams == 0) {
-    registration_.connectionLost();
+    registrar_->connectionLost();
   }
   streamsCall_ = call;
   streamsOfCall_ = streams;

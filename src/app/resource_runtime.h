@@ -1,9 +1,9 @@
 #pragma once
 
 // One resource at run time: its service (inventory and RPCs), the gRPC server on its socket, its
-// registration with the kubelet and, for `cdi: true`, the writer of its CDI spec. One OpScope
-// counts the ops of them all, so the daemon frees a retired runtime only once nothing of it is in
-// flight (DESIGN.md §5.8).
+// registration with the kubelet (Register on kubelet.sock, or through the plugin watcher) and, for
+// `cdi: true`, the writer of its CDI spec. One OpScope counts the ops of them all, so the daemon
+// frees a retired runtime only once nothing of it is in flight (DESIGN.md §5.8).
 
 #include <cstdint>
 #include <functional>
@@ -13,6 +13,7 @@
 #include "app/cdi_spec_writer.h"
 #include "config/config.h"
 #include "grpc/server.h"
+#include "kubelet/plugin_watcher_registration.h"
 #include "kubelet/registration.h"
 #include "plugin/resource_service.h"
 #include "reactor/reactor.h"
@@ -21,11 +22,13 @@ namespace udp::app {
 
 class ResourceRuntime {
  public:
-  using OutcomeHandler = std::function<void(const kubelet::Registration&, const grpc::Status&)>;
+  using OutcomeHandler = std::function<void(const kubelet::Registrar&, const grpc::Status&)>;
 
   struct Where {
     std::string kubeletDir;
     std::string cdiDir;
+    config::RegistrationMode registration = config::RegistrationMode::kKubelet;
+    kubelet::PluginWatcherPaths pluginWatcher;  // with RegistrationMode::kPluginWatcher
   };
   ResourceRuntime(reactor::Reactor& reactor, const config::Resource& resource, const Where& where,
                   plugin::ServiceObserver* observer, OutcomeHandler onOutcome,
@@ -36,12 +39,13 @@ class ResourceRuntime {
   const config::Resource& resource() const { return service_.resource(); }
   plugin::ResourceService& service() { return service_; }
   const plugin::ResourceService& service() const { return service_; }
-  kubelet::Registration& registration() { return registration_; }
-  const kubelet::Registration& registration() const { return registration_; }
+  kubelet::Registrar& registration() { return *registrar_; }
+  const kubelet::Registrar& registration() const { return *registrar_; }
+  // The one of these that registers this resource; the other is null.
+  kubelet::Registration* kubeletRegistration() { return kubeletRegistration_; }
+  kubelet::PluginWatcherRegistration* pluginWatcherRegistration() { return pluginWatcher_; }
   grpc::Server& server() { return server_; }
-  bool registered() const {
-    return registration_.state() == kubelet::RegistrationState::kRegistered;
-  }
+  bool registered() const { return registrar_->state() == kubelet::RegistrationState::kRegistered; }
 
   // Ends the streams (OK), closes the connections after what they have queued, stops
   // registering and removes our socket if it is still ours.
@@ -59,9 +63,11 @@ class ResourceRuntime {
   reactor::OpScope scope_;  // first: every member below counts in it
   plugin::ResourceService service_;
   grpc::Server server_;
-  kubelet::Registration registration_;
-  std::unique_ptr<CdiSpecWriter> cdi_;  // cdi resources only
-  std::optional<uint64_t> cdiOnDisk_;   // the inventory generation the spec file shows
+  std::unique_ptr<kubelet::Registrar> registrar_;
+  kubelet::Registration* kubeletRegistration_ = nullptr;         // registrar_, in kubelet mode
+  kubelet::PluginWatcherRegistration* pluginWatcher_ = nullptr;  // registrar_, otherwise
+  std::unique_ptr<CdiSpecWriter> cdi_;                           // cdi resources only
+  std::optional<uint64_t> cdiOnDisk_;  // the inventory generation the spec file shows
   // At the last turn's end: the Register call then current, and how many streams it had.
   uint64_t reportedRejected_ = 0, reportedTimedOut_ = 0;
   uint64_t streamsCall_ = 0;

@@ -78,8 +78,19 @@ struct Resource {
 
 enum class UdevSource { kAuto, kUdev, kKernel };
 
+// How the kubelet learns of a resource (docs/plugin-watcher.md): a Register call on
+// <kubeletDir>/kubelet.sock, or a registration socket in the kubelet's plugins_registry
+// directory that the kubelet's plugin watcher dials.
+enum class RegistrationMode { kKubelet, kPluginWatcher };
+
 struct Config {
   std::string kubeletDir = "/var/lib/kubelet/device-plugins";
+  RegistrationMode registration = RegistrationMode::kKubelet;
+  // pluginWatcher only: where our <resource>-reg.sock files go (the kubelet watches it)...
+  std::string pluginsRegistryDir = "/var/lib/kubelet/plugins_registry";
+  // ...and where the device-plugin sockets they name go. Not kubeletDir: a starting kubelet
+  // deletes every socket there, and the plugin watcher would not tell us to serve again.
+  std::string pluginSocketDir = "/var/lib/kubelet/plugins/udev-device-plugin";
   std::string cdiDir = "/var/run/cdi";
   UdevSource udevSource = UdevSource::kAuto;
   std::vector<Resource> resources;

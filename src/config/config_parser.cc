@@ -13,7 +13,9 @@ namespace {
 
 using Kind = YamlNode::Kind;
 
-constexpr std::string_view kTopKeys[] = {"kubeletDir", "cdiDir", "udevSource", "resources"};
+constexpr std::string_view kTopKeys[] = {"kubeletDir",      "registration", "pluginsRegistryDir",
+                                         "pluginSocketDir", "cdiDir",       "udevSource",
+                                         "resources"};
 constexpr std::string_view kResourceKeys[] = {"name",
                                               "match",
                                               "shares",
@@ -53,6 +55,20 @@ class Validator : NodeReader {
       const YamlNode& value = entry.value;
       if (entry.key == "kubeletDir") {
         if (auto dir = path(value, "'kubeletDir'", false)) config.kubeletDir = *dir;
+        kubeletDirAt_ = value.position;
+      } else if (entry.key == "registration") {
+        if (auto mode =
+                choice<RegistrationMode>(value, "'registration'",
+                                         {{"kubelet", RegistrationMode::kKubelet},
+                                          {"pluginWatcher", RegistrationMode::kPluginWatcher}})) {
+          config.registration = *mode;
+        }
+      } else if (entry.key == "pluginsRegistryDir") {
+        if (auto dir = path(value, "'pluginsRegistryDir'", false)) config.pluginsRegistryDir = *dir;
+        registryDirAt_ = value.position;
+      } else if (entry.key == "pluginSocketDir") {
+        if (auto dir = path(value, "'pluginSocketDir'", false)) config.pluginSocketDir = *dir;
+        socketDirAt_ = value.position;
       } else if (entry.key == "cdiDir") {
         if (auto dir = path(value, "'cdiDir'", false)) config.cdiDir = *dir;
       } else if (entry.key == "udevSource") {
@@ -70,10 +86,36 @@ class Validator : NodeReader {
       }
     }
     if (!haveResources) error(root.position, "the config has no 'resources' list");
+    if (config.registration == RegistrationMode::kPluginWatcher) checkPluginWatcherDirs(config);
     return config;
   }
 
  private:
+  // The device-plugin sockets may share neither the kubelet's device-plugin directory (a
+  // starting kubelet deletes every socket in it) nor plugins_registry (the kubelet would dial
+  // them as registration sockets, and our device-plugin sockets answer no GetInfo).
+  void checkPluginWatcherDirs(const Config& config) {
+    std::string_view socketDir = withoutTrailingSlashes(config.pluginSocketDir);
+    // Reported where the user wrote the later of the two keys: that is what to change.
+    auto at = [&](SourcePosition other) {
+      return socketDirAt_.line > other.line ? socketDirAt_ : other;
+    };
+    if (socketDir == withoutTrailingSlashes(config.pluginsRegistryDir)) {
+      error(at(registryDirAt_),
+            "'pluginSocketDir' must not be 'pluginsRegistryDir': the kubelet dials every socket "
+            "there as a registration socket");
+    } else if (socketDir == withoutTrailingSlashes(config.kubeletDir)) {
+      error(at(kubeletDirAt_),
+            "'pluginSocketDir' must not be 'kubeletDir' with registration: pluginWatcher: a "
+            "starting kubelet deletes every socket there");
+    }
+  }
+
+  static std::string_view withoutTrailingSlashes(std::string_view path) {
+    while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+    return path;
+  }
+
   void resources(const YamlNode& node, Config& config) {
     if (!isSequence(node, "'resources'")) return;
     if (node.items.empty()) {
@@ -343,6 +385,8 @@ class Validator : NodeReader {
   }
 
   std::map<std::string, SourcePosition> resourceNames_;
+  // Where these keys were written; line 0 when not.
+  SourcePosition kubeletDirAt_, registryDirAt_, socketDirAt_;
 };
 
 }  // namespace

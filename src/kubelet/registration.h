@@ -13,12 +13,10 @@
 #include "api.pb.h"
 #include "grpc/server.h"
 #include "grpc/unary_client.h"
+#include "kubelet/registrar.h"
 #include "reactor/reactor.h"
 
 namespace udp::kubelet {
-
-enum class RegistrationState { kWaitingForKubelet, kRegistering, kRegistered, kBackingOff };
-const char* stateName(RegistrationState state);
 
 struct RegistrationTiming {
   // Short: the common failure is ECONNREFUSED in the instant between the kubelet creating
@@ -34,7 +32,7 @@ struct RegistrationTiming {
   std::chrono::seconds stableStream{60};
 };
 
-class Registration {
+class Registration final : public Registrar {
  public:
   Registration(reactor::Reactor& reactor, std::string kubeletDir, std::string resourceName,
                v1beta1::DevicePluginOptions options, grpc::Server& server,
@@ -43,12 +41,12 @@ class Registration {
   Registration& operator=(const Registration&) = delete;
 
   // Told every Register answer (the audit log and the metrics listen here).
-  void setOutcomeHandler(std::function<void(const grpc::Status&)> handler) {
+  void setOutcomeHandler(std::function<void(const grpc::Status&)> handler) override {
     outcomeHandler_ = std::move(handler);
   }
 
   // Creates our socket and registers if kubelet.sock is there.
-  Result<void> start();
+  Result<void> start() override;
   // kubelet.sock appeared (a kubelet started or restarted).
   void kubeletAppeared();
   // kubelet.sock disappeared: stop retrying until it is back.
@@ -59,17 +57,17 @@ class Registration {
   void recheck();
   // The kubelet closed the connection that carried our ListAndWatch while kubelet.sock stayed:
   // it will not dial again, so register again after a backoff.
-  void connectionLost();
-  void stop();
-  void sweep();
+  void connectionLost() override;
+  void stop() override;
+  void sweep() override;
 
-  RegistrationState state() const { return state_; }
-  const std::string& endpoint() const { return endpoint_; }
-  const std::string& resourceName() const { return resourceName_; }
-  uint64_t registrations() const { return registrations_; }
+  RegistrationState state() const override { return state_; }
+  const std::string& endpoint() const override { return endpoint_; }
+  const std::string& resourceName() const override { return resourceName_; }
+  uint64_t registrations() const override { return registrations_; }
   // Register calls sent so far: a ListAndWatch that opens after call N belongs to call N (the
   // kubelet opens it once Register is in, possibly before its answer reaches us).
-  uint64_t registerCalls() const { return registerCalls_; }
+  uint64_t registerCalls() const override { return registerCalls_; }
   // Nothing in flight: the owner may free it.
   bool idle() const;
 

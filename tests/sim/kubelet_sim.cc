@@ -13,6 +13,7 @@
 
 #include <grpc/compression.h>
 
+#include "kubelet_rules.h"
 #include "pod_resources_server.h"
 
 namespace udp::sim {
@@ -24,68 +25,6 @@ constexpr std::string_view kVersion = "v1beta1";
 constexpr std::chrono::seconds kDialTimeout{10};      // devicemanager dial()
 constexpr std::chrono::seconds kPreStartTimeout{30};  // KubeletPreStartContainerRPCTimeoutInSecs
 constexpr int kMaxMessage = 4 * 1024 * 1024;          // grpc-go's default receive limit
-
-bool isLowerAlnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-bool isAlnum(char c) {
-  return isLowerAlnum(c) || (c >= 'A' && c <= 'Z');
-}
-
-// k8s.io/apimachinery IsDNS1123Subdomain.
-bool isDns1123Subdomain(std::string_view s) {
-  if (s.empty() || s.size() > 253) return false;
-  size_t start = 0;
-  while (true) {
-    size_t dot = s.find('.', start);
-    std::string_view label = s.substr(start, dot == std::string_view::npos ? dot : dot - start);
-    if (label.empty() || !isLowerAlnum(label.front()) || !isLowerAlnum(label.back())) return false;
-    for (char c : label)
-      if (!isLowerAlnum(c) && c != '-') return false;
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
-  }
-}
-
-// k8s.io/apimachinery IsQualifiedName: [prefix/]name.
-bool isQualifiedName(std::string_view v) {
-  std::string_view name = v;
-  size_t slash = v.find('/');
-  if (slash != std::string_view::npos) {
-    if (v.find('/', slash + 1) != std::string_view::npos) return false;
-    if (!isDns1123Subdomain(v.substr(0, slash))) return false;
-    name = v.substr(slash + 1);
-  }
-  if (name.empty() || name.size() > 63) return false;
-  if (!isAlnum(name.front()) || !isAlnum(name.back())) return false;
-  return std::all_of(name.begin(), name.end(),
-                     [](char c) { return isAlnum(c) || c == '-' || c == '_' || c == '.'; });
-}
-
-// pkg/apis/core/v1/helper IsExtendedResourceName, which the kubelet's Register applies.
-bool isExtendedResourceName(const std::string& name) {
-  if (name.find('/') == std::string::npos) return false;               // native: no domain
-  if (name.find("kubernetes.io/") != std::string::npos) return false;  // prefixed native
-  if (name.starts_with("requests.")) return false;
-  // The quota form "requests.<name>" must be a qualified name too.
-  return isQualifiedName("requests." + name);
-}
-
-// grpc-go's spelling of codes, so that registration errors read like a kubelet log.
-const char* goCodeName(grpc::StatusCode code) {
-  static const char* const kNames[] = {
-      "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
-      "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
-      "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
-      "DataLoss", "Unauthenticated"};
-  auto i = static_cast<size_t>(code);
-  return i < std::size(kNames) ? kNames[i] : "Unknown";
-}
-
-bool isSocket(const std::string& path) {
-  struct stat st {};
-  return ::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
-}
 
 std::string absolute(const std::string& dir) {
   std::error_code ec;
@@ -238,7 +177,38 @@ bool KubeletSim::start() {
     podResources_->stop();
     return false;
   }
+  if (!options_.pluginsRegistryDir.empty()) {
+    watcher_ = std::make_unique<RegistryWatcher>(
+        absolute(options_.pluginsRegistryDir),
+        [this](const std::string& socket) { return registerSocket(socket); },
+        [this](const std::string& socket) { unregisterSocket(socket); });
+    if (!watcher_->start()) return false;
+  }
   return true;
+}
+
+void KubeletSim::closeClient(const std::string& resource, const std::string& registrationSocket) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = resources_.find(resource);
+    // Only the client this socket registered: a later registration may have replaced it.
+    if (it == resources_.end() || !it->second.current ||
+        it->second.info.registrationSocket != registrationSocket)
+      return;
+  }
+  dropConnection(resource);
+}
+
+std::vector<std::string> KubeletSim::registeredSockets() {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> sockets;
+  for (const auto& [socket, resource] : registeredSockets_) sockets.push_back(socket);
+  return sockets;
+}
+
+int KubeletSim::registrationNotices() {
+  std::lock_guard lock(mutex_);
+  return registrationNotices_;
 }
 
 bool KubeletSim::dropConnection(const std::string& resource) {
@@ -265,10 +235,15 @@ bool KubeletSim::dropConnection(const std::string& resource) {
 
 void KubeletSim::stop() {
   std::lock_guard serverLock(serverMutex_);
+  {
+    std::lock_guard lock(mutex_);
+    serving_ = false;  // a registration in progress on the watcher's thread gives up
+  }
+  watcher_.reset();  // joins the watcher's thread
   std::vector<std::shared_ptr<Connection>> conns;
   {
     std::lock_guard lock(mutex_);
-    serving_ = false;
+    registeredSockets_.clear();  // a new kubelet process knows no plugin
     for (auto& [name, state] : resources_)
       if (state.current) conns.push_back(state.current);
   }
@@ -336,6 +311,21 @@ grpc::Status KubeletSim::handleRegister(grpc::ServerContext* context,
 
   // Dial inside the handler, blocking, at most 10 s and never past the Register deadline: the
   // plugin must already be serving while its Register is in flight.
+  auto deadline = std::min(std::chrono::system_clock::now() + kDialTimeout, context->deadline());
+  if (auto error = connectClient(resource, "unix://" + dir_ + "/" + req.endpoint(), req.endpoint(),
+                                 "", deadline, context)) {
+    if (error->empty()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "kubelet is stopping");
+    return fail(grpc::StatusCode::UNKNOWN, *error);
+  }
+  return grpc::Status::OK;
+}
+
+std::optional<std::string> KubeletSim::connectClient(const std::string& resource,
+                                                     const std::string& target,
+                                                     const std::string& endpoint,
+                                                     const std::string& registrationSocket,
+                                                     std::chrono::system_clock::time_point deadline,
+                                                     grpc::ServerContext* context) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // own connection, like a grpc-go ClientConn
   args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
@@ -343,10 +333,8 @@ grpc::Status KubeletSim::handleRegister(grpc::ServerContext* context,
   args.SetCompressionAlgorithm(GRPC_COMPRESS_NONE);
   args.SetInt(GRPC_COMPRESSION_CHANNEL_ENABLED_ALGORITHMS_BITSET, 1 << GRPC_COMPRESS_NONE);
   if (!options_.authority.empty()) args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, options_.authority);
-  auto channel = grpc::CreateCustomChannel("unix://" + dir_ + "/" + req.endpoint(),
-                                           grpc::InsecureChannelCredentials(), args);
+  auto channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
 
-  auto deadline = std::min(std::chrono::system_clock::now() + kDialTimeout, context->deadline());
   while (true) {
     grpc_connectivity_state state = channel->GetState(true);
     if (state == GRPC_CHANNEL_READY) break;
@@ -356,9 +344,8 @@ grpc::Status KubeletSim::handleRegister(grpc::ServerContext* context,
       std::lock_guard lock(mutex_);
       serving = serving_;
     }
-    if (now >= deadline || context->IsCancelled() || !serving)
-      return fail(grpc::StatusCode::UNKNOWN,
-                  "failed to dial device plugin: context deadline exceeded");
+    if (now >= deadline || (context != nullptr && context->IsCancelled()) || !serving)
+      return "failed to dial device plugin: context deadline exceeded";
     // Bounded slices only so that stop() is not held up by a dial in progress.
     channel->WaitForStateChange(state, std::min(deadline, now + std::chrono::milliseconds(50)));
   }
@@ -366,25 +353,28 @@ grpc::Status KubeletSim::handleRegister(grpc::ServerContext* context,
   auto conn = std::make_shared<Connection>(channel);
   v1beta1::DevicePluginOptions pluginOptions;
   {
-    // The kubelet passes the Register call's context: its deadline and cancellation carry over.
-    auto ctx = grpc::ClientContext::FromServerContext(*context);
+    // Register passes its call's context: its deadline and cancellation carry over. The plugin
+    // watcher's context has neither.
+    std::unique_ptr<grpc::ClientContext> ctx =
+        context != nullptr ? grpc::ClientContext::FromServerContext(*context)
+                           : std::make_unique<grpc::ClientContext>();
     grpc::Status s =
         conn->stub().GetDevicePluginOptions(ctx.get(), v1beta1::Empty(), &pluginOptions);
     if (!s.ok())
-      return fail(grpc::StatusCode::UNKNOWN,
-                  std::string("failed to get device plugin options: rpc error: code = ") +
-                      goCodeName(s.error_code()) + " desc = " + s.error_message());
+      return std::string("failed to get device plugin options: rpc error: code = ") +
+             goCodeName(s.error_code()) + " desc = " + s.error_message();
   }
 
   std::shared_ptr<Connection> old;
   PluginInfo info;
   {
     std::lock_guard lock(mutex_);
-    if (!serving_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "kubelet is stopping");
+    if (!serving_) return std::string();  // stopping
     ResourceState& state = resources_[resource];
     old = std::exchange(state.current, conn);
     state.info.resource = resource;
-    state.info.endpoint = req.endpoint();
+    state.info.endpoint = endpoint;
+    state.info.registrationSocket = registrationSocket;
     state.info.options = pluginOptions;
     state.info.registrations++;
     state.info.registeredAt = Clock::now();
@@ -401,7 +391,7 @@ grpc::Status KubeletSim::handleRegister(grpc::ServerContext* context,
   if (options_.onRegistered) options_.onRegistered(info);
   // Like the kubelet's goroutine, the stream may open before the plugin has read our answer.
   conn->startStream(*this);
-  return grpc::Status::OK;
+  return std::nullopt;
 }
 
 void KubeletSim::streamUpdate(Connection* conn, DeviceUpdate update) {

@@ -1,7 +1,9 @@
 // A kubelet device manager stand-in built on grpc++: it serves Registration on
 // <dir>/kubelet.sock and talks to registered plugins the way pkg/kubelet/cm/devicemanager does
-// (DESIGN.md §3). Test-only; it must never use code from src/, so that our own gRPC stack is
-// always judged by an independent implementation.
+// (DESIGN.md §3). With SimOptions::pluginsRegistryDir it also registers device plugins the way
+// the kubelet's plugin manager does (pkg/kubelet/pluginmanager, docs/plugin-watcher.md). Test-only;
+// it must never use code from src/, so that our own gRPC stack is always judged by an independent
+// implementation.
 #pragma once
 
 #include <chrono>
@@ -19,6 +21,7 @@
 #include "api.grpc.pb.h"
 #include "api.pb.h"
 #include "podresources.pb.h"
+#include "registry_watcher.h"
 
 namespace udp::sim {
 
@@ -31,6 +34,8 @@ struct DeviceUpdate {
 
 struct PluginInfo {
   std::string resource, endpoint;
+  std::string registrationSocket;  // plugin watcher: the socket it registered through, else ""
+
   v1beta1::DevicePluginOptions options;  // as answered by GetDevicePluginOptions, not as sent
   int registrations = 0;                 // successful Register calls in total, across restarts
   std::chrono::steady_clock::time_point registeredAt;
@@ -57,6 +62,16 @@ struct SimOptions {
   // /var/lib/kubelet/pod-resources/kubelet.sock; "" = not served. Started and stopped with the
   // Registration service, so a restart() restarts it too.
   std::string podResourcesSocket{};
+  // Plugin-watcher mode when set: like the kubelet's plugin manager, watch this directory
+  // (inotify, and the sockets already there at start), dial each socket that appears, GetInfo,
+  // validate (type DevicePlugin, version v1beta1, an extended resource name), dial the endpoint as
+  // given, GetDevicePluginOptions, open ListAndWatch, NotifyRegistrationStatus(true); a failed
+  // dial or GetInfo, or a failed validation, is retried with the kubelet's backoff (500 ms
+  // doubling); a failed connection to the endpoint is not (the kubelet then holds the socket as
+  // registered until it is re-created). A socket that disappears is unregistered: the plugin's
+  // client is closed. Started and stopped with the Registration service; restart() re-registers
+  // every socket still there.
+  std::string pluginsRegistryDir{};
 
   // Event hooks, called from gRPC and stream threads without any simulator lock held, so they
   // may make calls on plugins; but never start/stop/restart from one (stop joins the thread
@@ -107,6 +122,10 @@ class KubeletSim {
   std::vector<DeviceUpdate> updates(const std::string& resource);
   std::optional<PluginInfo> plugin(const std::string& resource);
   std::vector<std::string> registrationErrors();
+  // Plugin-watcher mode: the registration sockets held as registered (the kubelet's actual state
+  // of the world), and NotifyRegistrationStatus calls made so far.
+  std::vector<std::string> registeredSockets();
+  int registrationNotices();
 
   // What PodResources List answers from now on (empty until set).
   void setPodResources(v1::ListPodResourcesResponse response);
@@ -137,6 +156,19 @@ class KubeletSim {
   };
 
   grpc::Status handleRegister(grpc::ServerContext* context, const v1beta1::RegisterRequest& req);
+  // The device manager's connectClient: dial `target` (blocking, until `deadline`),
+  // GetDevicePluginOptions, make it the resource's plugin and open its ListAndWatch. Returns the
+  // kubelet's error text, or nullopt when connected. `context`: the Register call's, whose
+  // deadline and cancellation carry over (null from the plugin watcher).
+  std::optional<std::string> connectClient(const std::string& resource, const std::string& target,
+                                           const std::string& endpoint,
+                                           const std::string& registrationSocket,
+                                           std::chrono::system_clock::time_point deadline,
+                                           grpc::ServerContext* context);
+  // Plugin watcher (kubelet_sim_plugin_watcher.cc), on the watcher's thread.
+  RegistryWatcher::Outcome registerSocket(const std::string& socket);
+  void unregisterSocket(const std::string& socket);
+  void closeClient(const std::string& resource, const std::string& registrationSocket);
   void streamUpdate(Connection* conn, DeviceUpdate update);
   void streamEnded(Connection* conn, const grpc::Status& status);
   std::shared_ptr<Connection> connectionFor(const std::string& resource);
@@ -155,6 +187,9 @@ class KubeletSim {
   bool serving_ = false;  // Register calls finishing after stop() must not leave a plugin behind
   std::map<std::string, ResourceState> resources_;
   std::vector<std::string> registrationErrors_;
+  std::map<std::string, std::string> registeredSockets_;  // socket → resource (plugin watcher)
+  int registrationNotices_ = 0;
+  std::unique_ptr<RegistryWatcher> watcher_;  // plugin-watcher mode, while started
 };
 
 }  // namespace udp::sim

@@ -84,7 +84,8 @@ TEST_CASE("unknown keys, with the allowed ones") {
   expectErrors(
       lines({"kubeletdir: /x", "resources: [{name: example.com/a, match: [{devnode: x}]}]"}),
       {{1, 1,
-        "unknown key 'kubeletdir' at the top level; allowed: kubeletDir, cdiDir, "
+        "unknown key 'kubeletdir' at the top level; allowed: kubeletDir, registration, "
+        "pluginsRegistryDir, pluginSocketDir, cdiDir, "
         "udevSource, resources"}});
   expectErrors(resourceWith({"    share: 2"}),
                {{4, 5,
