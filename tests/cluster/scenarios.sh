@@ -1,5 +1,5 @@
 # The cluster suite's scenarios (README, "Cluster suite"). Sourced by tests/cluster/suite, which
-# sets DIR, NODE, MODE (host|daemonset), PLUGIN_BINARY, ZRAM_OWNED, ZRAM_CDI and FIGURES, and
+# sets DIR, NODE, RELEASE, MODE (host|daemonset), PLUGIN_BINARY, ZRAM_OWNED, ZRAM_CDI and FIGURES, and
 # runs them in this order: each leaves the pods the next one expects.
 #
 # Every check names what it expected; a scenario stops at its first failed check.
@@ -11,7 +11,7 @@ expect() {
   local what="$1"; shift
   if ! "$@"; then echo "expected: $what" >&2; return 1; fi
 }
-figure() { echo "$MODE $*" >>"$FIGURES"; echo "figure: $*" >&2; }
+figure() { echo "$RELEASE/$MODE: $*" >>"$FIGURES"; echo "figure: $*" >&2; }
 now_ms() { date +%s%3N; }
 
 # The plugin's audit lines: its file on the host, its log stream in the DaemonSet.
