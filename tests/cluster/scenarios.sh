@@ -266,6 +266,15 @@ scenario_plugin_restart_and_upgrade() {
   expect "running pods undisturbed by the restart and the upgrade" pods_undisturbed "$before"
   expect "no device in two pods" no_device_twice
   delete_pods p6
+  # p3's device was handed out by an earlier plugin process: removed now, the audit line still
+  # names p3 (the plugin asks the kubelet's PodResources, not its own memory).
+  local held; held="$(pod_line p3 devices)"
+  zram_remove "${held#zram}"
+  wait_until 30 "an audit line naming p3 for $held, allocated before the restart" eval \
+    "plugin_audit | jq -c 'select(.deviceId == \"$held\" and ((.holders // []) | any(.pod == \"p3\")))' | grep -q ."
+  delete_pods p3
+  zram_add_advertised >/dev/null
+  wait_until 30 "$ZRAM capacity back to $cap" capacity_is $ZRAM "$cap"
 }
 
 scenario_plugin_stopped() {
