@@ -164,21 +164,32 @@ void Accounting::deviceChanged(std::string_view resource, const plugin::Device* 
   logDebug(std::string("device ") + audit::healthStateName(event.to),
            {{"resource", resource}, {"device", device.id}});
 
-  auto held = allocated_.find(resource);
-  bool wasAllocated = held != allocated_.end() && held->second.contains(device.id);
-  if (!wasAllocated || event.to == audit::HealthState::kHealthy) {
+  if (!auditLog_.wanted()) return;  // the holders only ever go into the line
+
+  // Every failing or leaving device is worth asking about, not only those this process answered
+  // Allocate for: after a restart or an upgrade the pods still hold what the previous process
+  // handed out, and only the kubelet knows. Its answer says whether anyone holds the device,
+  // so no history of our own is kept that could be incomplete. No socket answers at once; a
+  // kubelet that does not answer is cut off by the client's deadline.
+  bool askHolders = event.to != audit::HealthState::kHealthy;
+  // A line behind a pending query queues behind it too (the client answers in the order asked),
+  // so that the log keeps the events' order: a device that fails and recovers at once must not
+  // read as recovering first.
+  if (!askHolders && holderQueries_ == 0) {
     audit(audit::renderAuditLine(event, now()));
     return;
   }
-  // A device a container may hold is gone or failing: name the holders (PodResources).
-  podResources_.query([this, event](const kubelet::PodResourcesClient::Answer& answer) mutable {
-    if (answer) {
+  ++holderQueries_;
+  podResources_.query([this, event,
+                       askHolders](const kubelet::PodResourcesClient::Answer& answer) mutable {
+    --holderQueries_;
+    if (askHolders && answer) {
       std::vector<audit::AuditHolder> holders;
       for (const kubelet::Holder& h : kubelet::holdersOf(*answer, event.resource, event.deviceId)) {
         holders.push_back({h.pod, h.namespace_, h.container});
       }
       event.holders = std::move(holders);
-    } else if (answer.error().code != -ENOENT) {  // no PodResources socket: an older kubelet
+    } else if (askHolders && answer.error().code != -ENOENT) {  // no socket: an older kubelet
       logWarning("cannot ask the kubelet who holds the device: " + answer.error().message,
                  {{"resource", event.resource}, {"device", event.deviceId}});
     }
@@ -190,12 +201,6 @@ void Accounting::onAllocate(const plugin::AllocationOutcome& outcome) {
   metrics_.allocation(outcome.resource, resultLabel(outcome.status));
   metrics_.observeAllocate(outcome.resource,
                            std::chrono::duration<double>(outcome.duration).count());
-  if (outcome.status.ok()) {
-    auto it = allocated_.find(outcome.resource);
-    if (it == allocated_.end())
-      it = allocated_.emplace(outcome.resource, std::set<std::string>{}).first;
-    it->second.insert(outcome.deviceIds.begin(), outcome.deviceIds.end());
-  }
   if (!auditLog_.wanted()) return;
   audit::AllocateAudit event;
   event.resource = outcome.resource;

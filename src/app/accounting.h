@@ -6,7 +6,6 @@
 
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 
 #include "audit/audit_log.h"
@@ -94,9 +93,8 @@ class Accounting final : public plugin::ServiceObserver {
   audit::AuditLog auditLog_;
   kubelet::PodResourcesClient podResources_;
   std::unique_ptr<metrics::HttpServer> http_;
-  // Device IDs handed to containers, per resource: only their loss is worth asking the kubelet
-  // who holds them.
-  std::map<std::string, std::set<std::string>, std::less<>> allocated_;
+  // Health lines waiting for a PodResources answer.
+  size_t holderQueries_ = 0;
   // Failing components → the cause each failed with.
   std::map<std::string, std::string, std::less<>> down_;
 };

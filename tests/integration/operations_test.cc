@@ -10,6 +10,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <initializer_list>
+#include <string>
 #include <thread>
 
 #include "kubelet_sim.h"
@@ -75,7 +77,36 @@ struct Operated {
                                  "--pod-resources-socket", podResources});
     REQUIRE(waitFor([&] { return httpGet(metrics, "/healthz").status == 200; }, 5s));
   }
+
+  // The kubelet up, then the plugin, registered as the kubelet's `registrations`th.
+  void startRegistered(int registrations = 1) {
+    if (registrations == 1) REQUIRE(sim->start());
+    startPlugin();
+    REQUIRE(sim->waitForRegistrations(kFoo, registrations, 5s));
+  }
+
+  // Adds each device ("ID [options]", the scripted source's words) to a plugin that has none,
+  // and waits until the kubelet has them all.
+  void addDevices(std::initializer_list<std::string> devices) {
+    for (const std::string& device : devices)
+      REQUIRE(plugin->send("add example.com/foo " + device));
+    REQUIRE(sim->waitForDevices(
+        kFoo, [&](const auto& d) { return d.size() == devices.size(); }, 5s));
+  }
 };
+
+// `pod` in namespace edge, whose container "agent" holds `deviceId` of kFoo.
+void addHolder(v1::ListPodResourcesResponse& response, const std::string& pod,
+               const std::string& deviceId) {
+  auto* holder = response.add_pod_resources();
+  holder->set_name(pod);
+  holder->set_namespace_("edge");
+  auto* container = holder->add_containers();
+  container->set_name("agent");
+  auto* devices = container->add_devices();
+  devices->set_resource_name(kFoo);
+  devices->add_device_ids(deviceId);
+}
 
 }  // namespace
 
@@ -97,13 +128,8 @@ TEST_CASE("/readyz follows registration and the kubelet; /healthz answers") {
 
 TEST_CASE("metrics move with allocations, devices and kubelet restarts; promtool accepts them") {
   Operated o;
-  REQUIRE(o.sim->start());
-  o.startPlugin();
-  REQUIRE(o.sim->waitForRegistrations(kFoo, 1, 5s));
-  REQUIRE(o.plugin->send("add example.com/foo d0 devnode=/dev/null serial=S0"));
-  REQUIRE(o.plugin->send("add example.com/foo d1 devnode=/dev/zero unhealthy"));
-  REQUIRE(o.sim->waitForDevices(
-      kFoo, [](const auto& d) { return d.size() == 2; }, 5s));
+  o.startRegistered();
+  o.addDevices({"d0 devnode=/dev/null serial=S0", "d1 devnode=/dev/zero unhealthy"});
 
   v1beta1::AllocateResponse response;
   REQUIRE(o.sim->allocate(kFoo, {"d0"}, &response).ok());
@@ -146,26 +172,15 @@ TEST_CASE("metrics move with allocations, devices and kubelet restarts; promtool
 
 TEST_CASE("audit log: allocations, health changes with their holders, registrations, restarts") {
   Operated o;
-  REQUIRE(o.sim->start());
-  o.startPlugin();
-  REQUIRE(o.sim->waitForRegistrations(kFoo, 1, 5s));
-  REQUIRE(o.plugin->send("add example.com/foo d0 devnode=/dev/null serial=SER0"));
-  REQUIRE(o.sim->waitForDevices(
-      kFoo, [](const auto& d) { return d.size() == 1; }, 5s));
+  o.startRegistered();
+  o.addDevices({"d0 devnode=/dev/null serial=SER0"});
   v1beta1::AllocateResponse response;
   REQUIRE(o.sim->allocate(kFoo, {"d0"}, &response).ok());
   REQUIRE(o.sim->preStartContainer(kFoo, {"d0"}).ok());
 
   // The kubelet says which pod holds d0; when d0 is pulled, the audit line names it.
   v1::ListPodResourcesResponse holders;
-  auto* pod = holders.add_pod_resources();
-  pod->set_name("modem-0");
-  pod->set_namespace_("edge");
-  auto* container = pod->add_containers();
-  container->set_name("agent");
-  auto* devices = container->add_devices();
-  devices->set_resource_name(kFoo);
-  devices->add_device_ids("d0");
+  addHolder(holders, "modem-0", "d0");
   o.sim->setPodResources(holders);
   REQUIRE(o.plugin->send("remove example.com/foo d0"));
   REQUIRE(o.sim->waitForDevices(
@@ -197,6 +212,90 @@ TEST_CASE("audit log: allocations, health changes with their holders, registrati
       std::string::npos);
   CHECK(log.find(R"("event":"registration","resource":"example.com/foo","result":"ok")") !=
         std::string::npos);
+  CHECK(o.plugin->terminate() == 0);
+}
+
+// Issue 11: the holders came only for devices this process had answered Allocate for, so a
+// restarted plugin (systemd, a DaemonSet rollout, an upgrade) named nobody for what its
+// predecessor handed out. The kubelet's answer is what counts, whoever allocated.
+TEST_CASE("audit log: a restarted plugin names the holders of devices its predecessor allocated") {
+  Operated o;
+  o.startRegistered();
+  o.addDevices({"d0 devnode=/dev/null"});
+  v1beta1::AllocateResponse response;
+  REQUIRE(o.sim->allocate(kFoo, {"d0"}, &response).ok());
+  REQUIRE(o.plugin->terminate() == 0);
+
+  // The new process has answered no Allocate; the kubelet still has d0 and d1 in running pods.
+  v1::ListPodResourcesResponse held;
+  addHolder(held, "holder-d0", "d0");
+  addHolder(held, "holder-d1", "d1");
+  o.sim->setPodResources(held);
+  o.startRegistered(2);
+  o.addDevices({"d0", "d1", "d2"});
+  REQUIRE(o.plugin->send("remove example.com/foo d0"));
+  REQUIRE(o.plugin->send("add example.com/foo d1 unhealthy"));
+  REQUIRE(o.plugin->send("remove example.com/foo d2"));
+
+  const std::string d0 =
+      R"("deviceId":"d0","devnode":"","serial":"","from":"Healthy","to":"absent","holders":[{"pod":"holder-d0","namespace":"edge","container":"agent"}]})";
+  const std::string d1 =
+      R"("deviceId":"d1","devnode":"","serial":"","from":"Healthy","to":"Unhealthy","holders":[{"pod":"holder-d1","namespace":"edge","container":"agent"}]})";
+  // Asked, and the kubelet says nobody holds it.
+  const std::string d2 =
+      R"("deviceId":"d2","devnode":"","serial":"","from":"Healthy","to":"absent","holders":[]})";
+  std::string log;
+  bool named = waitFor(
+      [&] {
+        log = readFile(o.auditPath);
+        return log.find(d0) != std::string::npos && log.find(d1) != std::string::npos &&
+               log.find(d2) != std::string::npos;
+      },
+      5s);
+  MESSAGE("audit log:\n" << log);
+  CHECK(named);
+  // One line per event: each device's change is written once.
+  for (const char* id : {"d0", "d1", "d2"}) {
+    std::string change = std::string("\"deviceId\":\"") + id +
+                         "\",\"devnode\":\"\",\"serial\":\"\",\"from\":\"Healthy\",\"to\":\"";
+    size_t first = log.find(change);
+    CHECK(first != std::string::npos);
+    CHECK(log.find(change, first + 1) == std::string::npos);
+  }
+  CHECK(o.plugin->terminate() == 0);
+}
+
+// Every failing device now waits for the kubelet's answer: one that never comes must not hold
+// the line back for good, nor let a later line about the same device overtake it.
+TEST_CASE("audit log: a kubelet that never answers PodResources delays health lines, in order") {
+  Operated o;
+  o.startRegistered();
+  o.addDevices({"d1"});
+  o.sim->holdPodResources(true);
+  auto sent = std::chrono::steady_clock::now();
+  REQUIRE(o.plugin->send("add example.com/foo d1 unhealthy"));
+  REQUIRE(o.plugin->send("add example.com/foo d1"));
+
+  const std::string failed =
+      R"("deviceId":"d1","devnode":"","serial":"","from":"Healthy","to":"Unhealthy"})";
+  const std::string recovered =
+      R"("deviceId":"d1","devnode":"","serial":"","from":"Unhealthy","to":"Healthy"})";
+  std::string log;
+  // The client's 2 s deadline ends the List; the line goes without holders.
+  bool written = waitFor(
+      [&] {
+        log = readFile(o.auditPath);
+        return log.find(recovered) != std::string::npos;
+      },
+      5s);
+  auto waited = std::chrono::steady_clock::now() - sent;
+  o.sim->holdPodResources(false);
+  MESSAGE("audit log:\n" << log);
+  CHECK(written);
+  CHECK(o.sim->podResourcesCalls() >= 1);
+  CHECK(waited >= 1s);  // both lines waited for the List
+  CHECK(log.find(failed) != std::string::npos);
+  CHECK(log.find(failed) < log.find(recovered));
   CHECK(o.plugin->terminate() == 0);
 }
 

@@ -517,6 +517,10 @@ uint64_t KubeletSim::podResourcesCalls() {
   return podResources_->calls();
 }
 
+void KubeletSim::holdPodResources(bool held) {
+  podResources_->hold(held);
+}
+
 std::shared_ptr<KubeletSim::Connection> KubeletSim::connectionFor(const std::string& resource) {
   std::lock_guard lock(mutex_);
   auto it = resources_.find(resource);

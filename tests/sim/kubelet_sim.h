@@ -131,6 +131,9 @@ class KubeletSim {
   void setPodResources(v1::ListPodResourcesResponse response);
   // List calls answered so far.
   uint64_t podResourcesCalls();
+  // While held, List calls wait instead of answering (a kubelet slow to answer), until released
+  // or until their client gives up.
+  void holdPodResources(bool held);
 
   // Calls on the registered plugin of `resource` as the kubelet makes them: one container
   // request each, a fresh ClientContext each.
