@@ -256,6 +256,7 @@ void KubeletSim::stop() {
   {
     std::lock_guard lock(mutex_);
     serving_ = false;  // a registration in progress on the watcher's thread gives up
+    changed_.notify_all();
   }
   watcher_.reset();  // joins the watcher's thread
   std::vector<std::shared_ptr<Connection>> conns;
@@ -371,7 +372,7 @@ std::optional<std::string> KubeletSim::connectClient(const std::string& resource
     state.info.clientRegistered = true;
     changed_.notify_all();
   }
-  std::this_thread::sleep_for(options_.connectDelay);
+  pause(options_.connectDelay);
   // Connect failed: deregisterClient(name) drops whatever is registered under the name by now.
   auto deregister = [&](std::string error) {
     if (!options_.oneClientPerName) return error;
@@ -488,7 +489,7 @@ void KubeletSim::streamEnded(Connection* conn, const grpc::Status& status) {
     }
     std::string resource = conn->resource();
     if (endpoint && options_.onStreamEnded) options_.onStreamEnded(resource, status);
-    std::this_thread::sleep_for(options_.runClientDelay);
+    pause(options_.runClientDelay);
     // `conn` may be freed in here: the last thing this thread does with it.
     disconnectRegistered(resource);
     return;
@@ -509,6 +510,11 @@ void KubeletSim::streamEnded(Connection* conn, const grpc::Status& status) {
     changed_.notify_all();
   }
   if (options_.onStreamEnded) options_.onStreamEnded(resource, status);
+}
+
+void KubeletSim::pause(std::chrono::milliseconds delay) {
+  std::unique_lock lock(mutex_);
+  changed_.wait_for(lock, delay, [&] { return !serving_; });
 }
 
 void KubeletSim::disconnectRegistered(const std::string& resource) {

@@ -204,6 +204,8 @@ class KubeletSim {
   void streamEnded(Connection* conn, const grpc::Status& status);
   // oneClientPerName: disconnectClient(name, getClient(name)).
   void disconnectRegistered(const std::string& resource);
+  // Waits `delay`, or until stop().
+  void pause(std::chrono::milliseconds delay);
   std::shared_ptr<Connection> connectionFor(const std::string& resource);
   void removeSockets();
 
