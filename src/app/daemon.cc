@@ -14,6 +14,9 @@ namespace {
 constexpr std::string_view kKubeletSocket = "kubelet.sock";
 // How long a graceful stop waits for queued bytes (final trailers) to reach the kubelet.
 constexpr auto kDrainLimit = std::chrono::seconds(2);
+// How long a reload's new runtime waits for the kubelet to close its predecessor's connections
+// before it registers anyway.
+constexpr auto kHandOverLimit = std::chrono::seconds(2);
 
 // What the daemon watches for the kubelet: where kubelet.sock and our sockets live, or with
 // the plugin watcher the kubelet's plugins_registry, where our registration sockets live.
@@ -257,11 +260,24 @@ void Daemon::reload() {
   for (const auto& runtime : resources_) running.push_back(runtime->resource());
   ReloadPlan plan = planReload(running, next->resources);
   // Retired first: a changed resource's new runtime listens on the same socket path.
+  //
+  // A changed resource's new runtime registers the same name, and a v1.34 kubelet keeps one
+  // client per name (devicemanager/plugin/v1beta1/handler.go): when the old ListAndWatch ends it
+  // disconnects whichever client is registered under the name by then. Had the new Register come
+  // first, that is the new client, and the kubelet never marks the devices unhealthy when the
+  // new stream ends. So the new runtime waits until the kubelet has closed the old one's
+  // connections, which it does once it has deregistered the old client (releaseHeld()).
   for (size_t i : plan.retire) {
     ResourceRuntime& old = *resources_[i];
-    logInfo("reload: resource removed or changed", {{"resource", old.resource().name}});
-    accounting_.forgetResource(old.resource().name);
-    old.shutDown();
+    const std::string& name = old.resource().name;
+    logInfo("reload: resource removed or changed", {{"resource", name}});
+    accounting_.forgetResource(name);
+    if (std::any_of(next->resources.begin(), next->resources.end(),
+                    [&](const config::Resource& r) { return r.name == name; })) {
+      old.handOver(kHandOverLimit);
+    } else {
+      old.shutDown();
+    }
     retiredResources_.push_back(std::move(resources_[i]));
   }
   config_ = std::move(*next);
@@ -283,12 +299,42 @@ void Daemon::reload() {
   sourceBackoff_.reset();
   if (auto r = startSource(true); !r) restartSourceLater(r.error());
   for (size_t i : made) {
-    if (auto r = resources_[i]->registration().start(); !r) {
+    if (predecessorInFlight(config_.resources[i].name)) {
+      resources_[i]->holdRegistration();
+    } else if (auto r = resources_[i]->registration().start(); !r) {
       logError("reload: " + r.error().message, {{"resource", config_.resources[i].name}});
     }
   }
   logInfo("reload: " + std::to_string(resources_.size()) + " resources, " +
           std::to_string(plan.unchanged()) + " unchanged");
+}
+
+bool Daemon::predecessorInFlight(std::string_view name) const {
+  return std::any_of(retiredResources_.begin(), retiredResources_.end(),
+                     [&](const auto& r) { return r->resource().name == name; });
+}
+
+void Daemon::releaseHeld() {
+  for (auto& runtime : resources_) {
+    if (!runtime->registrationHeld()) continue;
+    const std::string& name = runtime->resource().name;
+    bool expired = false;
+    bool waiting = false;
+    for (const auto& retired : retiredResources_) {
+      if (retired->resource().name != name) continue;
+      expired = expired || retired->handOverExpired();
+      waiting = waiting || !retired->handOverExpired();
+    }
+    if (waiting) continue;
+    if (expired) {
+      logWarning("reload: the kubelet did not close the replaced runtime's connections within " +
+                     std::to_string(kHandOverLimit.count()) + " s; registering anyway",
+                 {{"resource", name}});
+    }
+    if (auto r = runtime->releaseRegistration(); !r) {
+      logError("reload: " + r.error().message, {{"resource", name}});
+    }
+  }
 }
 
 void Daemon::retireSource() {
@@ -327,6 +373,8 @@ void Daemon::requestStop() {
   reactor_.cancel(sourceRetryOp_);
   if (source_) source_->stop();
   for (auto& runtime : resources_) runtime->shutDown();
+  // Those a reload handed over still hold the kubelet's connections.
+  for (auto& runtime : retiredResources_) runtime->shutDown();
   accounting_.stop();
   reactor_.timeout(drainOp_, kDrainLimit);
 }
@@ -354,6 +402,7 @@ void Daemon::onTurnEnd() {
   systemd_.update(registered, resources_.size(), devices);
   for (auto& runtime : retiredResources_) runtime->turnEnd();
   std::erase_if(retiredResources_, [](const auto& r) { return r->idle(); });
+  releaseHeld();
   std::erase_if(retiredSources_, [](const auto& s) { return s->idle(); });
   // Stopped once nothing but the drain timer is in flight: every final trailer was sent and
   // every owner is done.

@@ -105,6 +105,11 @@ class Daemon final : public plugin::DeviceSink,
   ResourceRuntime* find(std::string_view resource);
   std::unique_ptr<ResourceRuntime> makeRuntime(const config::Resource& resource);
   void reload();
+  // A retired runtime of this name is still in flight (handed over, or finishing).
+  bool predecessorInFlight(std::string_view name) const;
+  // Turn end: a runtime a reload made registers once no predecessor of its name holds a
+  // connection of the kubelet's any more (gone, or past kHandOverLimit).
+  void releaseHeld();
   // Starts a device source for config_; after a reload, every device of a kept resource that
   // the new source's first scan did not report leaves the inventory.
   Result<void> startSource(bool reconcile);

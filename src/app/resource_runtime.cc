@@ -1,5 +1,6 @@
 #include "app/resource_runtime.h"
 
+#include <errno.h>
 #include <unistd.h>
 
 #include "plugin/cdi_spec.h"
@@ -22,7 +23,9 @@ v1beta1::DevicePluginOptions optionsFor(const config::Resource& resource) {
 ResourceRuntime::ResourceRuntime(reactor::Reactor& reactor, const config::Resource& resource,
                                  const Where& where, plugin::ServiceObserver* observer,
                                  OutcomeHandler onOutcome, kubelet::RegistrationTiming timing)
-    : service_(resource, observer), server_(reactor, service_, grpc::ServerLimits{}, &scope_) {
+    : reactor_(reactor),
+      service_(resource, observer),
+      server_(reactor, service_, grpc::ServerLimits{}, &scope_) {
   if (where.registration == config::RegistrationMode::kPluginWatcher) {
     auto registrar = std::make_unique<kubelet::PluginWatcherRegistration>(
         reactor, where.pluginWatcher, resource.name, server_, timing, &scope_);
@@ -57,15 +60,45 @@ ResourceRuntime::ResourceRuntime(reactor::Reactor& reactor, const config::Resour
 }
 
 void ResourceRuntime::shutDown() {
+  stopServing();
+  endHandOver();
+  server_.closeConnections();
+}
+
+void ResourceRuntime::handOver(std::chrono::milliseconds limit) {
+  stopServing();
+  handOver_ = HandOver::kWaiting;
+  reactor_.timeout(handOverOp_, limit);
+}
+
+void ResourceRuntime::endHandOver() {
+  if (handOver_ != HandOver::kWaiting) return;
+  handOver_ = HandOver::kEnded;
+  reactor_.cancel(handOverOp_);
+}
+
+void ResourceRuntime::onHandOverTimer(int res, uint32_t) noexcept {
+  if (res == -ECANCELED) return;  // ended meanwhile
+  handOver_ = HandOver::kExpired;
+  server_.closeConnections();
+}
+
+void ResourceRuntime::stopServing() {
   shutDown_ = true;
+  registrationHeld_ = false;
   registrar_->stop();
   service_.endStreams();
-  server_.closeConnections();
   // Remove our socket only if it is still ours (a restarted kubelet may have cleaned up).
   if (server_.socketInode() != 0 && socketInodeAt(server_.path()) == server_.socketInode()) {
     ::unlink(server_.path().c_str());
   }
   server_.stopListening();
+}
+
+Result<void> ResourceRuntime::releaseRegistration() {
+  if (!registrationHeld_) return {};  // shut down meanwhile: a stop never registers
+  registrationHeld_ = false;
+  return registrar_->start();
 }
 
 std::pair<uint64_t, uint64_t> ResourceRuntime::takeClosedConnections() {
@@ -86,6 +119,8 @@ void ResourceRuntime::turnEnd() {
   service_.publishIfChanged();
   registrar_->sweep();
   server_.sweep();
+  // The kubelet has closed every connection (or there was none): nothing left to hand over.
+  if (server_.connectionCount() == 0) endHandOver();
   // The kubelet ends a ListAndWatch it will not read again (a failed send, a message over its
   // limit) by closing the connection, and never dials us again: the resource would stay
   // unhealthy until deleted. Registering again is the only way back. Only the streams of the

@@ -5,6 +5,7 @@
 // `cdi: true`, the writer of its CDI spec. One OpScope counts the ops of them all, so the daemon
 // frees a retired runtime only once nothing of it is in flight (DESIGN.md §5.8).
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -50,6 +51,18 @@ class ResourceRuntime {
   // Ends the streams (OK), closes the connections after what they have queued, stops
   // registering and removes our socket if it is still ours.
   void shutDown();
+  // Reload, with a successor of the same name: shutDown(), except that each connection is left
+  // for the kubelet to close, and closed by us only `limit` later (handOverExpired()). A v1.34
+  // kubelet closes it once it has deregistered the client whose ListAndWatch ended; a GOAWAY of
+  // ours would let grpc-go close it first, and the close would then say nothing (Daemon::reload).
+  // The hand-over ends, and the runtime may go idle, once no connection is left.
+  void handOver(std::chrono::milliseconds limit);
+  bool handOverExpired() const { return handOver_ == HandOver::kExpired; }
+  // Reload: a successor registers only once its predecessor is done (Daemon::reload); until
+  // releaseRegistration() it serves nothing. shutDown() ends the hold for good.
+  void holdRegistration() { registrationHeld_ = true; }
+  bool registrationHeld() const { return registrationHeld_; }
+  Result<void> releaseRegistration();
   // End of a reactor turn: the CDI spec follows the inventory, the device list goes out if it
   // changed (for a CDI resource only once its spec names every device in it: the publish gate),
   // finished calls and connections are freed, and a lost ListAndWatch is noticed.
@@ -60,7 +73,14 @@ class ResourceRuntime {
   bool idle() const { return scope_.idle(); }
 
  private:
-  reactor::OpScope scope_;  // first: every member below counts in it
+  enum class HandOver { kNone, kWaiting, kEnded, kExpired };
+
+  void stopServing();
+  void endHandOver();
+  void onHandOverTimer(int res, uint32_t flags) noexcept;
+
+  reactor::Reactor& reactor_;
+  reactor::OpScope scope_;  // every member below counts in it
   plugin::ResourceService service_;
   grpc::Server server_;
   std::unique_ptr<kubelet::Registrar> registrar_;
@@ -73,6 +93,9 @@ class ResourceRuntime {
   uint64_t streamsCall_ = 0;
   size_t streamsOfCall_ = 0;
   bool shutDown_ = false;
+  bool registrationHeld_ = false;
+  HandOver handOver_ = HandOver::kNone;
+  reactor::Op handOverOp_{reactor::bindOp<&ResourceRuntime::onHandOverTimer>(this, scope_)};
 };
 
 }  // namespace udp::app

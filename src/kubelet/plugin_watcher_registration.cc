@@ -79,6 +79,7 @@ Result<void> PluginWatcherRegistration::listenRegistrationSocket() {
 }
 
 Result<void> PluginWatcherRegistration::start() {
+  started_ = true;
   // The endpoint first: the kubelet dials it as soon as GetInfo has named it.
   if (auto r = ensureEndpoint(); !r) return r;
   if (auto r = ensureRegistrationSocket(); !r) return r;
@@ -181,7 +182,7 @@ void PluginWatcherRegistration::recreateRegistrationSocket() {
 }
 
 void PluginWatcherRegistration::registryEntryRemoved(std::string_view name) {
-  if (stopped_ || name != registrationName_) return;
+  if (!started_ || stopped_ || name != registrationName_) return;
   // Our own re-creation removes the old file too; only a missing current socket matters.
   if (ours(registrationServer_)) return;
   logInfo(
@@ -192,7 +193,7 @@ void PluginWatcherRegistration::registryEntryRemoved(std::string_view name) {
 }
 
 void PluginWatcherRegistration::socketDirEntryRemoved(std::string_view name) {
-  if (stopped_ || name != endpointName_ || ours(server_)) return;
+  if (!started_ || stopped_ || name != endpointName_ || ours(server_)) return;
   // The kubelet's connection outlives the file, but its next dial (after a restart) needs it.
   logInfo("our device-plugin socket was removed; serving again",
           {{"resource", resourceName_}, {"endpoint", endpointPath_}});
@@ -200,7 +201,7 @@ void PluginWatcherRegistration::socketDirEntryRemoved(std::string_view name) {
 }
 
 void PluginWatcherRegistration::recheck() {
-  if (stopped_) return;
+  if (!started_ || stopped_) return;
   if (!ensureEndpoint() || !ensureRegistrationSocket()) scheduleRetry();
 }
 

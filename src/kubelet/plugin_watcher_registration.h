@@ -97,6 +97,7 @@ class PluginWatcherRegistration final : public Registrar, private PluginInfoList
   std::chrono::steady_clock::time_point registeredAt_;
   uint64_t registrations_ = 0;
   uint64_t registerCalls_ = 0;
+  bool started_ = false;  // before start() directory events change nothing
   bool stopped_ = false;
   bool retryWanted_ = false;  // a backoff retry is owed; the timer's completion acts on it
   std::function<void(const grpc::Status&)> outcomeHandler_;

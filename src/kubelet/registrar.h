@@ -23,7 +23,8 @@ class Registrar {
 
   // Told every registration outcome the kubelet gives (the audit log and the metrics listen).
   virtual void setOutcomeHandler(std::function<void(const grpc::Status&)> handler) = 0;
-  // Serves our sockets and starts registering.
+  // Serves our sockets and starts registering. Before it, the directory events change nothing:
+  // a reload's new runtime may wait to register (Daemon::reload).
   virtual Result<void> start() = 0;
   // The kubelet closed the connection that carried the current ListAndWatch while it kept
   // running: it will not dial again by itself, so register again after a backoff.

@@ -76,13 +76,14 @@ Result<void> Registration::ensureSocket() {
 }
 
 Result<void> Registration::start() {
+  started_ = true;
   if (auto r = ensureSocket(); !r) return r;
   attempt();
   return {};
 }
 
 void Registration::kubeletAppeared() {
-  if (stopped_) return;
+  if (!started_ || stopped_) return;
   nextRetry_ = timing_.firstRetry;
   nextReconnect_ = timing_.firstReconnect;
   cancelRetry();
@@ -94,7 +95,7 @@ void Registration::kubeletAppeared() {
 }
 
 void Registration::kubeletGone() {
-  if (stopped_) return;
+  if (!started_ || stopped_) return;
   retireClient();
   cancelRetry();
   if (state_ == RegistrationState::kRegistered) {
@@ -104,7 +105,7 @@ void Registration::kubeletGone() {
 }
 
 void Registration::entryRemoved(std::string_view name) {
-  if (stopped_ || name != endpoint_) return;
+  if (!started_ || stopped_ || name != endpoint_) return;
   // Our own re-creation also removes the old file; only a missing current socket matters.
   if (ownSocketPresent()) return;
   logInfo("our socket was removed (kubelet restart); serving again",
@@ -117,7 +118,7 @@ void Registration::entryRemoved(std::string_view name) {
 }
 
 void Registration::recheck() {
-  if (stopped_) return;
+  if (!started_ || stopped_) return;
   if (!ensureSocket()) {
     scheduleRetry();
     return;

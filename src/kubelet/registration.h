@@ -100,6 +100,7 @@ class Registration final : public Registrar {
   uint64_t registrations_ = 0;
   uint64_t registerCalls_ = 0;
   uint64_t attemptGeneration_ = 0;
+  bool started_ = false;  // before start() directory events change nothing
   bool stopped_ = false;
   bool announcedWait_ = false;
   bool retryWanted_ = false;  // a backoff retry is owed; the timer's completion acts on it

@@ -5,7 +5,10 @@
 // - the kubelet closing the ListAndWatch connection without restarting (the plugin never
 //   registered again: the node lost the resource);
 // - a device gone while no source listened, then a reload (it stayed advertised);
-// - SIGHUP before the daemon started (its default action killed the process).
+// - SIGHUP before the daemon started (its default action killed the process);
+// - a reload that changes a resource, against a v1.34 kubelet's one client per resource name
+//   (the new Register went out while the kubelet still held the old client: the end of the old
+//   stream disconnected the new one, and the plugin's stop then left its devices allocatable).
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
@@ -143,6 +146,67 @@ TEST_CASE("SIGHUP before the daemon started is handled, not fatal") {
       rig.log());
   CHECK(rig.plugin->waitExit(0) == -1);
   CHECK(rig.plugin->terminate() == 0);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_CASE("a reload that changes a resource: a v1.34 kubelet keeps its new client") {
+  // The order the real v1.34.4 kubelet showed when the plugin registered at once: the new
+  // client registered, then the old stream's end acted on, then the new client connected.
+  ScriptedRig rig(kTwoResources, {.captureLog = true,
+                                  .oneClientPerName = true,
+                                  .runClientDelay = 100ms,
+                                  .connectDelay = 300ms});
+  rig.startWithFooAndBarDevices();
+  rig.tmp.write("config.yaml", std::string(kTwoResources) + "    env: {B: x}\n");
+  REQUIRE(kill(rig.plugin->pid(), SIGHUP) == 0);
+  REQUIRE_MESSAGE(rig.sim->waitForRegistrations(kBar, 2, kWait), rig.log());
+  // The new client is the one the kubelet holds, and it streams the device as healthy.
+  auto tracked = [&] {
+    auto info = rig.sim->plugin(kBar);
+    return info && info->clientRegistered && info->streaming && info->allocatable == 1;
+  };
+  CHECK_MESSAGE(waitFor(tracked, kWait), rig.log());
+  // The stream of the kept resource was not touched.
+  CHECK(rig.sim->plugin(kFoo)->registrations == 1);
+  CHECK(rig.sim->plugin(kFoo)->allocatable == 2);
+  // The plugin stops: the kubelet marks the devices unhealthy (allocatable drops to 0).
+  CHECK(rig.plugin->terminate() == 0);
+  CHECK(waitFor([&] { return rig.sim->plugin(kBar)->allocatable == 0; }, kWait));
+  CHECK(waitFor([&] { return rig.sim->plugin(kFoo)->allocatable == 0; }, kWait));
+  CHECK_MESSAGE(rig.log().find("registering anyway") == std::string::npos, rig.log());
+}
+
+TEST_CASE(
+    "a reload that changes a resource: a kubelet that keeps the old connection delays it 2 s") {
+  ScriptedRig rig(kTwoResources,
+                  {.captureLog = true, .oneClientPerName = true, .runClientDelay = 4s});
+  rig.startWithFooAndBarDevices();
+  rig.tmp.write("config.yaml", std::string(kTwoResources) + "    env: {B: x}\n");
+  auto reloaded = std::chrono::steady_clock::now();
+  REQUIRE(kill(rig.plugin->pid(), SIGHUP) == 0);
+  REQUIRE_MESSAGE(rig.sim->waitForRegistrations(kBar, 2, kWait), rig.log());
+  CHECK(std::chrono::steady_clock::now() - reloaded >= 2s);
+  CHECK_MESSAGE(rig.log().find("did not close the replaced runtime's connections within 2 s; "
+                               "registering anyway resource=example.com/bar") != std::string::npos,
+                rig.log());
+  CHECK(rig.plugin->terminate() == 0);
+}
+
+TEST_CASE("a stop while a reload waits for the kubelet: the new runtime never registers") {
+  ScriptedRig rig(kTwoResources,
+                  {.captureLog = true, .oneClientPerName = true, .runClientDelay = 1s});
+  rig.startWithFooAndBarDevices();
+  rig.tmp.write("config.yaml", std::string(kTwoResources) + "    env: {B: x}\n");
+  REQUIRE(kill(rig.plugin->pid(), SIGHUP) == 0);
+  REQUIRE_MESSAGE(
+      waitFor([&] { return rig.log().find("reload: 2 resources") != std::string::npos; }, kWait),
+      rig.log());
+  CHECK(rig.plugin->terminate() == 0);
+  CHECK(rig.sim->plugin(kBar)->registrations == 1);
+  CHECK_MESSAGE(rig.log().find("fatal") == std::string::npos, rig.log());
 }
 
 }  // namespace

@@ -14,6 +14,9 @@ ScriptedRig::ScriptedRig(const std::string& config, RigOptions options) {
   sim::SimOptions simOptions;
   simOptions.dir = dir;
   simOptions.authority = std::move(options.authority);
+  simOptions.oneClientPerName = options.oneClientPerName;
+  simOptions.runClientDelay = options.runClientDelay;
+  simOptions.connectDelay = options.connectDelay;
   sim = std::make_unique<sim::KubeletSim>(simOptions);
   if (options.startSim) REQUIRE(sim->start());
 }

@@ -3,6 +3,7 @@
 // The scripted plugin (tests/support: the real daemon, devices from its stdin) against the grpc++
 // kubelet simulator, both in a fresh directory: the fixture of the tests that script devices.
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +17,10 @@ struct RigOptions {
   std::string authority{};  // SimOptions::authority ("" = grpc's default, "localhost")
   bool startSim = true;     // start the simulator in the constructor
   bool captureLog = false;  // the plugin's stderr goes to logPath (see log()) instead of ours
+  // SimOptions' v1.34 client bookkeeping and its timing.
+  bool oneClientPerName = false;
+  std::chrono::milliseconds runClientDelay{0};
+  std::chrono::milliseconds connectDelay{0};
 };
 
 // Members are public and declared so that the plugin goes first, then the simulator, then the

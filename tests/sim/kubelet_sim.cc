@@ -80,11 +80,16 @@ class KubeletSim::RegistrationService final : public v1beta1::Registration::Serv
 // connection) and one ListAndWatch. Closing cancels the stream and joins its thread.
 class KubeletSim::Connection {
  public:
-  explicit Connection(std::shared_ptr<grpc::Channel> channel)
-      : channel_(std::move(channel)), stub_(v1beta1::DevicePlugin::NewStub(channel_)) {}
+  Connection(std::shared_ptr<grpc::Channel> channel, std::string resource)
+      : resource_(std::move(resource)),
+        channel_(std::move(channel)),
+        stub_(v1beta1::DevicePlugin::NewStub(channel_)) {}
   ~Connection() { close(); }
 
   v1beta1::DevicePlugin::Stub& stub() { return *stub_; }
+  const std::string& resource() const { return resource_; }
+
+  bool connected = false;  // GetDevicePluginOptions answered (guarded by the sim's mutex_)
 
   void startStream(KubeletSim& sim) {
     std::lock_guard lock(mutex_);
@@ -101,7 +106,8 @@ class KubeletSim::Connection {
       thread = std::move(thread_);
     }
     if (!thread.joinable()) return;
-    // Only reachable if a hook on this stream dropped the last reference: cannot self-join.
+    // Reachable if a hook on this stream, or a v1.34 runClient on it, dropped the last reference:
+    // cannot self-join.
     if (thread.get_id() == std::this_thread::get_id()) {
       thread.detach();
       return;
@@ -111,18 +117,23 @@ class KubeletSim::Connection {
 
  private:
   void runStream(KubeletSim& sim) {
-    auto reader = stub_->ListAndWatch(&streamContext_, v1beta1::Empty());
-    v1beta1::ListAndWatchResponse response;
-    while (reader->Read(&response)) {
-      DeviceUpdate update{Clock::now(), {}};
-      update.devices.assign(response.devices().begin(), response.devices().end());
-      sim.streamUpdate(this, std::move(update));
+    grpc::Status status;
+    {
+      auto reader = stub_->ListAndWatch(&streamContext_, v1beta1::Empty());
+      v1beta1::ListAndWatchResponse response;
+      while (reader->Read(&response)) {
+        DeviceUpdate update{Clock::now(), {}};
+        update.devices.assign(response.devices().begin(), response.devices().end());
+        sim.streamUpdate(this, std::move(update));
+      }
+      // The final status is what tells a clean end (trailers with grpc-status 0) from a lost one.
+      status = reader->Finish();
     }
-    // The final status is what tells a clean end (trailers with grpc-status 0) from a lost one.
-    grpc::Status status = reader->Finish();
+    // Last: a v1.34 runClient may free this connection here, on its own thread.
     sim.streamEnded(this, status);
   }
 
+  const std::string resource_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1beta1::DevicePlugin::Stub> stub_;
   grpc::ClientContext streamContext_;  // no deadline: the kubelet's ListAndWatch has none
@@ -188,6 +199,10 @@ bool KubeletSim::start() {
 }
 
 void KubeletSim::closeClient(const std::string& resource, const std::string& registrationSocket) {
+  if (options_.oneClientPerName) {
+    disconnectRegistered(resource);  // DeRegisterPlugin: getClient(name), whichever socket
+    return;
+  }
   {
     std::lock_guard lock(mutex_);
     auto it = resources_.find(resource);
@@ -226,7 +241,10 @@ bool KubeletSim::dropConnection(const std::string& resource) {
     auto it = resources_.find(resource);
     if (it != resources_.end() && it->second.current == conn) {
       it->second.current.reset();
+      if (it->second.endpoint == conn) it->second.endpoint.reset();
       it->second.info.streaming = false;
+      it->second.info.clientRegistered = false;
+      it->second.info.allocatable = 0;
     }
     changed_.notify_all();
   }
@@ -238,23 +256,32 @@ void KubeletSim::stop() {
   {
     std::lock_guard lock(mutex_);
     serving_ = false;  // a registration in progress on the watcher's thread gives up
+    changed_.notify_all();
   }
   watcher_.reset();  // joins the watcher's thread
   std::vector<std::shared_ptr<Connection>> conns;
   {
     std::lock_guard lock(mutex_);
     registeredSockets_.clear();  // a new kubelet process knows no plugin
-    for (auto& [name, state] : resources_)
-      if (state.current) conns.push_back(state.current);
+    for (auto& [name, state] : resources_) {
+      for (auto* conn : {&state.current, &state.endpoint})
+        if (*conn && std::find(conns.begin(), conns.end(), *conn) == conns.end())
+          conns.push_back(*conn);
+      conns.insert(conns.end(), state.forgotten.begin(), state.forgotten.end());
+    }
   }
   // Closed while still current, so their threads report stream-ended for them.
   for (auto& conn : conns) conn->close();
   {
     std::lock_guard lock(mutex_);
     for (auto& [name, state] : resources_) {
+      state.endpoint.reset();
+      state.forgotten.clear();
       if (std::find(conns.begin(), conns.end(), state.current) == conns.end()) continue;
       state.current.reset();
       state.info.streaming = false;
+      state.info.clientRegistered = false;
+      state.info.allocatable = 0;
     }
     changed_.notify_all();
   }
@@ -334,6 +361,29 @@ std::optional<std::string> KubeletSim::connectClient(const std::string& resource
   args.SetInt(GRPC_COMPRESSION_CHANNEL_ENABLED_ALGORITHMS_BITSET, 1 << GRPC_COMPRESS_NONE);
   if (!options_.authority.empty()) args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, options_.authority);
   auto channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  auto conn = std::make_shared<Connection>(channel, resource);
+  if (options_.oneClientPerName) {
+    // registerClient, before Connect dials: the client it replaces is neither closed nor told.
+    std::lock_guard lock(mutex_);
+    ResourceState& state = resources_[resource];
+    if (state.current) state.forgotten.push_back(state.current);
+    state.current = conn;
+    state.info.resource = resource;
+    state.info.clientRegistered = true;
+    changed_.notify_all();
+  }
+  pause(options_.connectDelay);
+  // Connect failed: deregisterClient(name) drops whatever is registered under the name by now.
+  auto deregister = [&](std::string error) {
+    if (!options_.oneClientPerName) return error;
+    std::lock_guard lock(mutex_);
+    ResourceState& state = resources_[resource];
+    if (state.current && state.current != conn) state.forgotten.push_back(state.current);
+    state.current.reset();
+    state.info.clientRegistered = false;
+    changed_.notify_all();
+    return error;
+  };
 
   while (true) {
     grpc_connectivity_state state = channel->GetState(true);
@@ -345,12 +395,11 @@ std::optional<std::string> KubeletSim::connectClient(const std::string& resource
       serving = serving_;
     }
     if (now >= deadline || (context != nullptr && context->IsCancelled()) || !serving)
-      return "failed to dial device plugin: context deadline exceeded";
+      return deregister("failed to dial device plugin: context deadline exceeded");
     // Bounded slices only so that stop() is not held up by a dial in progress.
     channel->WaitForStateChange(state, std::min(deadline, now + std::chrono::milliseconds(50)));
   }
 
-  auto conn = std::make_shared<Connection>(channel);
   v1beta1::DevicePluginOptions pluginOptions;
   {
     // Register passes its call's context: its deadline and cancellation carry over. The plugin
@@ -361,8 +410,8 @@ std::optional<std::string> KubeletSim::connectClient(const std::string& resource
     grpc::Status s =
         conn->stub().GetDevicePluginOptions(ctx.get(), v1beta1::Empty(), &pluginOptions);
     if (!s.ok())
-      return std::string("failed to get device plugin options: rpc error: code = ") +
-             goCodeName(s.error_code()) + " desc = " + s.error_message();
+      return deregister(std::string("failed to get device plugin options: rpc error: code = ") +
+                        goCodeName(s.error_code()) + " desc = " + s.error_message());
   }
 
   std::shared_ptr<Connection> old;
@@ -371,7 +420,15 @@ std::optional<std::string> KubeletSim::connectClient(const std::string& resource
     std::lock_guard lock(mutex_);
     if (!serving_) return std::string();  // stopping
     ResourceState& state = resources_[resource];
-    old = std::exchange(state.current, conn);
+    if (options_.oneClientPerName) {
+      // PluginConnected: the manager's endpoint, registered under the name or not any more.
+      conn->connected = true;
+      state.endpoint = conn;
+      if (state.current != conn) state.forgotten.push_back(conn);
+    } else {
+      old = std::exchange(state.current, conn);
+      state.info.clientRegistered = true;
+    }
     state.info.resource = resource;
     state.info.endpoint = endpoint;
     state.info.registrationSocket = registrationSocket;
@@ -400,15 +457,43 @@ void KubeletSim::streamUpdate(Connection* conn, DeviceUpdate update) {
     std::lock_guard lock(mutex_);
     auto it = std::find_if(resources_.begin(), resources_.end(),
                            [&](const auto& r) { return r.second.current.get() == conn; });
+    // v1.34's PluginListAndWatchReceiver takes any client's list for its resource name.
+    if (options_.oneClientPerName) it = resources_.find(conn->resource());
     if (it == resources_.end()) return;  // replaced meanwhile
     resource = it->first;
     it->second.updates.push_back(update);
+    it->second.info.allocatable = static_cast<int>(
+        std::count_if(update.devices.begin(), update.devices.end(),
+                      [](const v1beta1::Device& d) { return d.health() == "Healthy"; }));
     changed_.notify_all();
   }
   if (options_.onDevices) options_.onDevices(resource, update);
 }
 
 void KubeletSim::streamEnded(Connection* conn, const grpc::Status& status) {
+  if (options_.oneClientPerName) {
+    // The stream of the client the kubelet calls ended; what the kubelet does about it is
+    // runClient's business, below.
+    bool endpoint = false;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = resources_.find(conn->resource());
+      if (it != resources_.end() && it->second.endpoint.get() == conn &&
+          it->second.info.streaming) {
+        endpoint = true;
+        it->second.info.streaming = false;
+        it->second.info.streamEndCode = status.error_code();
+        it->second.info.streamEndMessage = status.error_message();
+        changed_.notify_all();
+      }
+    }
+    std::string resource = conn->resource();
+    if (endpoint && options_.onStreamEnded) options_.onStreamEnded(resource, status);
+    pause(options_.runClientDelay);
+    // `conn` may be freed in here: the last thing this thread does with it.
+    disconnectRegistered(resource);
+    return;
+  }
   std::string resource;
   {
     std::lock_guard lock(mutex_);
@@ -419,10 +504,41 @@ void KubeletSim::streamEnded(Connection* conn, const grpc::Status& status) {
     it->second.info.streaming = false;
     it->second.info.streamEndCode = status.error_code();
     it->second.info.streamEndMessage = status.error_message();
+    it->second.info.allocatable = 0;
+    it->second.info.clientRegistered = false;
     resource = it->first;
     changed_.notify_all();
   }
   if (options_.onStreamEnded) options_.onStreamEnded(resource, status);
+}
+
+void KubeletSim::pause(std::chrono::milliseconds delay) {
+  std::unique_lock lock(mutex_);
+  changed_.wait_for(lock, delay, [&] { return !serving_; });
+}
+
+void KubeletSim::disconnectRegistered(const std::string& resource) {
+  std::shared_ptr<Connection> client;
+  {
+    std::lock_guard lock(mutex_);
+    if (!serving_) return;  // stopping: stop() closes every client
+    auto it = resources_.find(resource);
+    if (it == resources_.end()) return;
+    ResourceState& state = it->second;
+    client = std::exchange(state.current, nullptr);
+    if (!client) return;  // getClient(name) == nil: nothing is marked
+    // deregisterClient, then PluginDisconnected: every device unhealthy.
+    state.info.clientRegistered = false;
+    state.info.allocatable = 0;
+    changed_.notify_all();
+    if (!client->connected) return;  // Disconnect closes nothing; Connect goes on regardless
+    if (state.endpoint == client) {
+      state.endpoint.reset();
+      state.info.streaming = false;
+    }
+  }
+  // Disconnect: the client's connection closes (from its own stream's thread too).
+  client->close();
 }
 
 bool KubeletSim::waitForRegistrations(const std::string& resource, int n,
@@ -524,7 +640,8 @@ void KubeletSim::holdPodResources(bool held) {
 std::shared_ptr<KubeletSim::Connection> KubeletSim::connectionFor(const std::string& resource) {
   std::lock_guard lock(mutex_);
   auto it = resources_.find(resource);
-  return it == resources_.end() ? nullptr : it->second.current;
+  if (it == resources_.end()) return nullptr;
+  return options_.oneClientPerName ? it->second.endpoint : it->second.current;
 }
 
 namespace {

@@ -44,6 +44,13 @@ struct PluginInfo {
   // UNAVAILABLE / INTERNAL etc. when the transport lost them); empty while it is open.
   std::optional<grpc::StatusCode> streamEndCode{};
   std::string streamEndMessage{};
+  // The kubelet holds a client for the resource (with SimOptions::oneClientPerName, handler.go's
+  // clients[name], entered before the client has connected): the end of a ListAndWatch then
+  // marks the devices unhealthy. Without one, nothing does.
+  bool clientRegistered = false;
+  // Healthy devices as the kubelet counts them (allocatable): the latest update's, 0 once it
+  // marked the resource's devices unhealthy.
+  int allocatable = 0;
 };
 
 // Every field has a default member initializer so that designated initializers
@@ -72,6 +79,24 @@ struct SimOptions {
   // client is closed. Started and stopped with the Registration service; restart() re-registers
   // every socket still there.
   std::string pluginsRegistryDir{};
+  // The v1.34 device manager's client bookkeeping (cm/devicemanager/plugin/v1beta1/handler.go,
+  // client.go): one client per resource name, entered before it dials, and a second
+  // registration overwrites the entry without closing the client it replaces. When any client's
+  // ListAndWatch ends, runClient disconnects whichever client is registered under the name by
+  // then: the devices are marked unhealthy and that client forgotten; its connection is closed
+  // only if it has connected. A forgotten client that connects later streams into the resource
+  // all the same, and the end of its stream marks nothing. Plugin-watcher unregistration
+  // disconnects the registered client whatever socket it came from. Off: a new registration
+  // closes the client it replaces, and only the current client's stream counts (what later
+  // kubelets amount to for a plugin that registers once at a time).
+  bool oneClientPerName = false;
+  // With oneClientPerName, so that a test can replay an order the real v1.34.4 kubelet showed
+  // (its goroutines run in no set order): it registered a plugin's new client, then acted on the
+  // end of the stream that Register replaced, and only then finished connecting the new client.
+  // runClientDelay: from a stream's end to runClient's disconnect; connectDelay: from
+  // registerClient to the dial.
+  std::chrono::milliseconds runClientDelay{0};
+  std::chrono::milliseconds connectDelay{0};
 
   // Event hooks, called from gRPC and stream threads without any simulator lock held, so they
   // may make calls on plugins; but never start/stop/restart from one (stop joins the thread
@@ -152,7 +177,13 @@ class KubeletSim {
   class Connection;
 
   struct ResourceState {
-    std::shared_ptr<Connection> current;  // the plugin the kubelet would call; null before one
+    // The plugin the kubelet would call; null before one. With oneClientPerName: the client
+    // registered under the name (clients[name]), connected or still dialling.
+    std::shared_ptr<Connection> current;
+    // With oneClientPerName: the client that connected last (the manager's endpoint, which the
+    // kubelet calls), and clients it forgot without closing them (alive until stop()).
+    std::shared_ptr<Connection> endpoint;
+    std::vector<std::shared_ptr<Connection>> forgotten;
     PluginInfo info;
     std::vector<DeviceUpdate> updates;
     unsigned generation = 0;  // bumped at each registration, so waiters notice the reset
@@ -174,6 +205,10 @@ class KubeletSim {
   void closeClient(const std::string& resource, const std::string& registrationSocket);
   void streamUpdate(Connection* conn, DeviceUpdate update);
   void streamEnded(Connection* conn, const grpc::Status& status);
+  // oneClientPerName: disconnectClient(name, getClient(name)).
+  void disconnectRegistered(const std::string& resource);
+  // Waits `delay`, or until stop().
+  void pause(std::chrono::milliseconds delay);
   std::shared_ptr<Connection> connectionFor(const std::string& resource);
   void removeSockets();
 
