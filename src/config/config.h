@@ -3,6 +3,7 @@
 // The plugin's configuration as plain values (DESIGN.md §2). Filled by parseConfig
 // (config_parser.h); nothing here knows about YAML.
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -52,6 +53,20 @@ struct HealthAttribute {
 };
 
 enum class OnRemove { kDrop, kUnhealthy };
+
+// Which kubelet API serves a resource (docs/dra.md): the device plugin (Register/ListAndWatch/
+// Allocate), a DRA driver (ResourceSlices and NodePrepareResources), or both at once.
+enum class Serve { kDevicePlugin, kDra, kBoth };
+
+// How a device node appears in a container when it is handed out through a CDI spec (DRA, or
+// `cdi: true`): owner and mode, so that a non-root container can open it. Unset: as on the host.
+struct DeviceFile {
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+  std::optional<uint32_t> mode;  // permission bits, e.g. 0660; written in the config as "0660"
+
+  bool operator==(const DeviceFile&) const = default;
+};
 enum class PreferredAllocation { kNone, kNuma };
 
 struct Resource {
@@ -71,12 +86,28 @@ struct Resource {
   // A device belongs to the first resource, in config order, whose rules match it; a later one
   // sees it only when it sets this, i.e. when handing one device to two pods is meant.
   bool shareDevicesWithEarlierResources = false;
+  Serve serve = Serve::kDevicePlugin;
+  DeviceFile deviceFile;
   SourcePosition position;
 
   bool operator==(const Resource&) const = default;
 };
 
 enum class UdevSource { kAuto, kUdev, kKernel };
+
+// The DRA driver (DESIGN.md §3b, docs/dra.md); present when the config has a `dra:` block.
+struct DraConfig {
+  std::string driverName;  // DNS subdomain: the driver in ResourceSlices, claims and CDI kinds
+  std::string kubeconfig;  // empty: in-cluster (service account, KUBERNETES_SERVICE_HOST/PORT)
+  std::string nodeName;    // empty: $NODE_NAME, then the host name
+  // The kubelet's plugin directories: <pluginsRegistryDir>/<driver>-reg.sock registers us,
+  // <pluginDir>/<driver>/dra.sock serves NodePrepareResources.
+  std::string pluginsRegistryDir = "/var/lib/kubelet/plugins_registry";
+  std::string pluginDir = "/var/lib/kubelet/plugins";
+  SourcePosition position;
+
+  bool operator==(const DraConfig&) const = default;
+};
 
 // How the kubelet learns of a resource (docs/plugin-watcher.md): a Register call on
 // <kubeletDir>/kubelet.sock, or a registration socket in the kubelet's plugins_registry
@@ -93,6 +124,7 @@ struct Config {
   std::string pluginSocketDir = "/var/lib/kubelet/plugins/udev-device-plugin";
   std::string cdiDir = "/var/run/cdi";
   UdevSource udevSource = UdevSource::kAuto;
+  std::optional<DraConfig> dra;
   std::vector<Resource> resources;
 
   bool operator==(const Config&) const = default;
