@@ -221,7 +221,8 @@ class Validator : NodeReader {
     return resource;
   }
 
-  // Whether the name is one the kubelet accepts (a duplicate still is).
+  // Whether the name is one the kubelet accepts and the first of its name: the checks that build
+  // on it then report nothing twice.
   bool checkResourceName(const YamlNode& node) {
     if (auto problem = resourceNameError(node.text)) {
       error(node.position, "invalid resource name " + quote(node.text) + ": " + *problem);
@@ -232,7 +233,7 @@ class Validator : NodeReader {
       error(node.position, "duplicate resource name " + quote(node.text) + " (first at line " +
                                std::to_string(it->second.line) + ")");
     }
-    return true;
+    return inserted;
   }
 
   void matchRules(const YamlNode& node, Resource& resource) {

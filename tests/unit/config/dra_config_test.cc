@@ -170,6 +170,11 @@ TEST_CASE("two resources served through DRA must not share a DeviceClass name") 
       {{6, 11,
         "resource name 'b.example.com/a' gives the DeviceClass name 'a.b.example.com', as "
         "the resource at line 3 does"}});
+  // A duplicate name is reported as that, once.
+  expectErrors(lines({std::string(kDra), "resources:", "  - name: example.com/a",
+                      "    match: [{subsystem: tty}]", "    serve: dra", "  - name: example.com/a",
+                      "    match: [{subsystem: x}]", "    serve: dra"}),
+               {{6, 11, "duplicate resource name 'example.com/a' (first at line 3)"}});
   // Through the device plugin the second one needs no class.
   expectConfig(lines({std::string(kDra), "resources:", "  - name: example.com/a.b",
                       "    match: [{subsystem: tty}]", "    serve: dra",
