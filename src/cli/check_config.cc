@@ -7,6 +7,7 @@
 
 #include "config/config_parser.h"
 #include "config/container_path.h"
+#include "config/dra_names.h"
 #include "config/rule_overlap.h"
 #include "plugin/device_source.h"
 #include "udev/device_tracker.h"
@@ -97,7 +98,51 @@ void messageSizeWarnings(const config::Config& config,
   }
 }
 
+std::string deviceFileText(const config::DeviceFile& file) {
+  std::string out;
+  if (file.uid) out += " uid " + std::to_string(*file.uid);
+  if (file.gid) out += " gid " + std::to_string(*file.gid);
+  if (file.mode) {
+    char mode[8];
+    snprintf(mode, sizeof mode, "%04o", *file.mode);
+    out += std::string(" mode ") + mode;
+  }
+  return out.empty() ? out : ", device file" + out;
+}
+
 }  // namespace
+
+std::string explainServing(const config::Config& config) {
+  std::string out;
+  if (const auto& dra = config.dra) {
+    out += "  DRA driver " + dra->driverName + " on node " +
+           (dra->nodeName.empty() ? "$NODE_NAME, else the host name" : dra->nodeName) +
+           ", API server " +
+           (dra->kubeconfig.empty() ? "in-cluster" : "from kubeconfig " + dra->kubeconfig) + "\n";
+    out += "    kubelet plugin: " + dra->pluginsRegistryDir + "/" + dra->driverName +
+           "-reg.sock, " + dra->pluginDir + "/" + dra->driverName + "/dra.sock\n";
+  }
+  for (const config::Resource& resource : config.resources) {
+    out += "  " + resource.name + ": ";
+    std::string viaDra = "DRA, DeviceClass " + config::deviceClassNameFor(resource.name);
+    switch (resource.serve) {
+      case config::Serve::kDevicePlugin:
+        out += "device plugin";
+        break;
+      case config::Serve::kDra:
+        out += viaDra + " with extendedResourceName " + resource.name;
+        break;
+      case config::Serve::kBoth:
+        out += "device plugin and " + viaDra;
+        break;
+    }
+    if (resource.serve != config::Serve::kDevicePlugin || resource.cdi) {
+      out += deviceFileText(resource.deviceFile);
+    }
+    out += "\n";
+  }
+  return out;
+}
 
 std::size_t listAndWatchDeviceBytes(std::size_t idLength, bool healthy, int numaNode) {
   std::size_t body = (idLength > 0 ? fieldBytes(idLength) : 0) + fieldBytes(healthy ? 7 : 9);
@@ -136,7 +181,8 @@ int checkConfig(const std::string& path, const config::Config& config) {
   for (const config::Diagnostic& warning : warnings) {
     fprintf(stderr, "%s\n", config::formatDiagnostic(path, warning).c_str());
   }
-  printf("%s: OK, %zu resources\n", path.c_str(), config.resources.size());
+  printf("%s: OK, %zu resources\n%s", path.c_str(), config.resources.size(),
+         explainServing(config).c_str());
   return 0;
 }
 

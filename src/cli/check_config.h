@@ -31,8 +31,13 @@ std::size_t listAndWatchDeviceBytes(std::size_t idLength, bool healthy, int numa
 std::vector<config::Diagnostic> deviceWarnings(const config::Config& config,
                                                const std::vector<udev::DeviceRecord>& devices);
 
-// Prints every warning to stderr and "PATH: OK, N resources" to stdout; returns 0. A scan that
-// fails is one more warning: only the rules were checked then.
+// What the config asks for beyond the rules, one indented line each: the DRA driver (its name,
+// node, API server and kubelet sockets) when there is one, then each resource and the kubelet
+// API that serves it (with its DeviceClass and device file owner and mode through DRA).
+std::string explainServing(const config::Config& config);
+
+// Prints every warning to stderr, "PATH: OK, N resources" and explainServing to stdout; returns
+// 0. A scan that fails is one more warning: only the rules were checked then.
 int checkConfig(const std::string& path, const config::Config& config);
 
 }  // namespace udp::cli

@@ -16,6 +16,7 @@ const char* const kUsage =
     "       udev-device-plugin list --config FILE\n"
     "       udev-device-plugin describe --config FILE\n"
     "       udev-device-plugin check-config --config FILE\n"
+    "       udev-device-plugin deviceclasses --config FILE\n"
     "       udev-device-plugin --version | --help\n"
     "\n"
     "  run            serve the configured resources to the kubelet (default)\n"
@@ -23,6 +24,8 @@ const char* const kUsage =
     "  describe       print the governance record (JSON): build, privileges, deployment,\n"
     "                 devices and what containers get (docs/describe.schema.json)\n"
     "  check-config   validate the config; print file:line:column errors and exit 1\n"
+    "  deviceclasses  print a DeviceClass for each resource served through DRA, as YAML\n"
+    "                 for kubectl apply -f - (docs/dra.md)\n"
     "\n"
     "  --config FILE        the YAML or JSON config\n"
     "  --kubelet-dir DIR    overrides the config's kubeletDir\n"
@@ -52,6 +55,7 @@ Result<CommandLine> parseCommandLine(const std::vector<std::string>& args) {
       {"list", Command::kList},
       {"describe", Command::kDescribe},
       {"check-config", Command::kCheckConfig},
+      {"deviceclasses", Command::kDeviceClasses},
   };
   size_t i = 0;
   if (!args.empty() && !args[0].starts_with("-")) {

@@ -10,7 +10,7 @@
 
 namespace udp::cli {
 
-enum class Command { kRun, kList, kDescribe, kCheckConfig, kHelp, kVersion };
+enum class Command { kRun, kList, kDescribe, kCheckConfig, kDeviceClasses, kHelp, kVersion };
 
 struct CommandLine {
   Command command = Command::kRun;

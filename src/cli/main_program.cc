@@ -8,6 +8,7 @@
 #include "build_config.h"
 #include "cli/check_config.h"
 #include "cli/command_line.h"
+#include "cli/device_classes.h"
 #include "config/config_file.h"
 #include "config/config_parser.h"
 #include "governance/describe_offline.h"
@@ -165,6 +166,8 @@ int mainProgram(int argc, char** argv, const app::Daemon::SourceFactory& makeSou
       return listDevices(*config);
     case Command::kDescribe:
       return governance::describeOffline(line->configPath, *config);
+    case Command::kDeviceClasses:
+      return printDeviceClasses(line->configPath, *config);
     default:
       return run(*line, std::move(*config), makeSource);
   }

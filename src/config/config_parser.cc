@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "config/config_checks.h"
+#include "config/dra_reader.h"
 #include "config/node_reader.h"
 #include "config/resource_name.h"
 #include "config/yaml_tree.h"
@@ -13,9 +14,9 @@ namespace {
 
 using Kind = YamlNode::Kind;
 
-constexpr std::string_view kTopKeys[] = {"kubeletDir",      "registration", "pluginsRegistryDir",
-                                         "pluginSocketDir", "cdiDir",       "udevSource",
-                                         "resources"};
+constexpr std::string_view kTopKeys[] = {
+    "kubeletDir", "registration", "pluginsRegistryDir", "pluginSocketDir", "cdiDir",
+    "udevSource", "dra",          "resources"};
 constexpr std::string_view kResourceKeys[] = {"name",
                                               "match",
                                               "shares",
@@ -29,7 +30,9 @@ constexpr std::string_view kResourceKeys[] = {"name",
                                               "onRemove",
                                               "health",
                                               "preferredAllocation",
-                                              "shareDevicesWithEarlierResources"};
+                                              "shareDevicesWithEarlierResources",
+                                              "serve",
+                                              "deviceFile"};
 constexpr std::string_view kRuleKeys[] = {"subsystem",  "kernel",          "devnode",
                                           "devtype",    "driver",          "properties",
                                           "attributes", "parentAttributes"};
@@ -51,6 +54,7 @@ class Validator : NodeReader {
       return config;
     }
     bool haveResources = false;
+    bool haveDra = false;
     for (const YamlEntry& entry : root.entries) {
       const YamlNode& value = entry.value;
       if (entry.key == "kubeletDir") {
@@ -78,6 +82,9 @@ class Validator : NodeReader {
                                               {"kernel", UdevSource::kKernel}})) {
           config.udevSource = *source;
         }
+      } else if (entry.key == "dra") {
+        haveDra = true;
+        config.dra = readDraConfig(*this, value);
       } else if (entry.key == "resources") {
         haveResources = true;
         resources(value, config);
@@ -86,6 +93,11 @@ class Validator : NodeReader {
       }
     }
     if (!haveResources) error(root.position, "the config has no 'resources' list");
+    draChecks_.finish(*this, haveDra);
+    // Both registration sockets go where the kubelet's plugin watcher looks, unless told apart.
+    if (config.dra && config.dra->pluginsRegistryDir.empty()) {
+      config.dra->pluginsRegistryDir = config.pluginsRegistryDir;
+    }
     if (config.registration == RegistrationMode::kPluginWatcher) checkPluginWatcherDirs(config);
     return config;
   }
@@ -136,14 +148,16 @@ class Validator : NodeReader {
     if (!isMapping(node, "each entry of 'resources'")) return resource;
     bool haveName = false;
     bool haveMatch = false;
+    DraKeyPositions draAt;
     for (const YamlEntry& entry : node.entries) {
       const YamlNode& value = entry.value;
       const std::string& key = entry.key;
       if (key == "name") {
         haveName = true;
+        draAt.name = value.position;
         if (auto name = string(value, "'name'")) {
           resource.name = *name;
-          checkResourceName(value);
+          draAt.nameValid = checkResourceName(value);
         }
       } else if (key == "match") {
         haveMatch = true;
@@ -188,10 +202,17 @@ class Validator : NodeReader {
         if (auto share = boolean(value, "'shareDevicesWithEarlierResources'")) {
           resource.shareDevicesWithEarlierResources = *share;
         }
+      } else if (key == "serve") {
+        draAt.serveKey = entry.keyPosition;
+        if (auto serve = readServe(*this, value)) resource.serve = *serve;
+      } else if (key == "deviceFile") {
+        draAt.deviceFileKey = entry.keyPosition;
+        if (auto file = readDeviceFile(*this, value)) resource.deviceFile = *file;
       } else {
         unknownKey(entry, "in a resource", kResourceKeys);
       }
     }
+    draChecks_.resource(*this, resource, draAt);
     if (!haveName) error(node.position, "a resource needs a 'name'");
     if (!haveMatch) {
       error(node.position, "resource " + (haveName ? quote(resource.name) + " " : std::string()) +
@@ -200,16 +221,19 @@ class Validator : NodeReader {
     return resource;
   }
 
-  void checkResourceName(const YamlNode& node) {
+  // Whether the name is one the kubelet accepts and the first of its name: the checks that build
+  // on it then report nothing twice.
+  bool checkResourceName(const YamlNode& node) {
     if (auto problem = resourceNameError(node.text)) {
       error(node.position, "invalid resource name " + quote(node.text) + ": " + *problem);
-      return;
+      return false;
     }
     auto [it, inserted] = resourceNames_.try_emplace(node.text, node.position);
     if (!inserted) {
       error(node.position, "duplicate resource name " + quote(node.text) + " (first at line " +
                                std::to_string(it->second.line) + ")");
     }
+    return inserted;
   }
 
   void matchRules(const YamlNode& node, Resource& resource) {
@@ -385,6 +409,7 @@ class Validator : NodeReader {
   }
 
   std::map<std::string, SourcePosition> resourceNames_;
+  DraResourceChecks draChecks_;
   // Where these keys were written; line 0 when not.
   SourcePosition kubeletDirAt_, registryDirAt_, socketDirAt_;
 };

@@ -92,6 +92,13 @@ std::optional<bool> NodeReader::boolean(const YamlNode& node, std::string_view w
 
 std::optional<int> NodeReader::integer(const YamlNode& node, std::string_view what, int min,
                                        int max) {
+  auto value = integer64(node, what, min, max);
+  if (!value) return std::nullopt;
+  return static_cast<int>(*value);
+}
+
+std::optional<std::int64_t> NodeReader::integer64(const YamlNode& node, std::string_view what,
+                                                  std::int64_t min, std::int64_t max) {
   std::string range = " from " + std::to_string(min) + " to " + std::to_string(max);
   std::string_view text = node.text;
   bool negative = !text.empty() && text.front() == '-';
@@ -103,16 +110,17 @@ std::optional<int> NodeReader::integer(const YamlNode& node, std::string_view wh
           std::string(what) + " must be an integer" + range + ", not " + describe(node));
     return std::nullopt;
   }
-  long long value = 0;
+  std::int64_t value = 0;
   for (char c : text) {
-    value = std::min(value * 10 + (c - '0'), 1LL << 40);  // saturate: only the range matters
+    // Saturate: only the range matters, and every range we read lies within 2^40.
+    value = std::min<std::int64_t>(value * 10 + (c - '0'), std::int64_t{1} << 40);
   }
   if (negative) value = -value;
   if (value < min || value > max) {
     error(node.position, std::string(what) + " must be" + range + ", not " + node.text);
     return std::nullopt;
   }
-  return static_cast<int>(value);
+  return value;
 }
 
 std::optional<std::string> NodeReader::path(const YamlNode& node, std::string_view what,

@@ -4,6 +4,7 @@
 // positioned diagnostic for each value that does not fit instead of stopping, so that one run
 // reports every problem.
 
+#include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <span>
@@ -45,6 +46,9 @@ class NodeReader {
   std::optional<std::string> string(const YamlNode& node, std::string_view what);
   std::optional<bool> boolean(const YamlNode& node, std::string_view what);
   std::optional<int> integer(const YamlNode& node, std::string_view what, int min, int max);
+  // For ranges past int's, such as uids.
+  std::optional<std::int64_t> integer64(const YamlNode& node, std::string_view what,
+                                        std::int64_t min, std::int64_t max);
   // pathError holds; an empty string passes when allowEmpty (meaning "not set").
   std::optional<std::string> path(const YamlNode& node, std::string_view what, bool allowEmpty);
   std::optional<std::string> glob(const YamlNode& node, std::string_view what);

@@ -2,6 +2,8 @@
 
 #include <cstddef>
 
+#include "config/dns_name.h"
+
 // The kubelet's devicemanager accepts a name when v1helper.IsExtendedResourceName holds:
 //   - not native: contains '/' and does not contain "kubernetes.io/" anywhere;
 //   - does not start with "requests.";
@@ -16,7 +18,6 @@ namespace udp::config {
 namespace {
 
 constexpr std::string_view kQuotaPrefix = "requests.";
-constexpr std::size_t kSubdomainMax = 253;
 constexpr std::size_t kNameMax = 63;
 
 bool isLowerAlnum(char c) {
@@ -25,21 +26,6 @@ bool isLowerAlnum(char c) {
 
 bool isAlnum(char c) {
   return isLowerAlnum(c) || (c >= 'A' && c <= 'Z');
-}
-
-// [a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*
-bool isDns1123Subdomain(std::string_view s) {
-  std::size_t start = 0;
-  while (true) {
-    std::size_t dot = s.find('.', start);
-    std::string_view label = s.substr(start, dot == std::string_view::npos ? dot : dot - start);
-    if (label.empty() || !isLowerAlnum(label.front()) || !isLowerAlnum(label.back())) return false;
-    for (char c : label) {
-      if (!isLowerAlnum(c) && c != '-') return false;
-    }
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
-  }
 }
 
 // [A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?
@@ -72,9 +58,9 @@ std::optional<std::string> resourceNameError(std::string_view name) {
   std::string_view prefix = name.substr(0, slash);
   std::string_view rest = name.substr(slash + 1);
   if (prefix.empty()) return "must have a domain before the '/' (e.g. example.com/device)";
-  if (kQuotaPrefix.size() + prefix.size() > kSubdomainMax) {
+  if (kQuotaPrefix.size() + prefix.size() > kDnsSubdomainMax) {
     return "domain before the '/' must be at most " +
-           std::to_string(kSubdomainMax - kQuotaPrefix.size()) +
+           std::to_string(kDnsSubdomainMax - kQuotaPrefix.size()) +
            " characters (the kubelet checks 'requests.' + the domain against the 253-character "
            "DNS subdomain limit)";
   }

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "config/config_parser.h"
+#include "config/dra_names.h"
 #include "config/glob.h"
 #include "config/rule_overlap.h"
 
@@ -24,10 +25,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)formatDiagnostic("fuzz.yaml", error);
   }
   if (!outcome.config) return 0;
+  // What the validator accepted, the API server must accept too (a DeviceClass name is a DNS
+  // subdomain of at most 253 characters, as a node name is).
+  const std::optional<DraConfig>& dra = outcome.config->dra;
+  if (dra && (draDriverNameError(dra->driverName) || dra->pluginsRegistryDir.empty() ||
+              (!dra->nodeName.empty() && nodeNameError(dra->nodeName)))) {
+    std::abort();
+  }
   // What the validator accepted, the matcher must be able to use.
   std::size_t rules = 0;
   for (const Resource& resource : outcome.config->resources) {
     if (resource.shares < 1 || resource.shares > 1000 || resource.match.empty()) std::abort();
+    if (resource.serve != Serve::kDevicePlugin &&
+        (!dra || draResourceNameError(resource.name) ||
+         nodeNameError(deviceClassNameFor(resource.name)))) {
+      std::abort();
+    }
+    if (resource.deviceFile.mode && *resource.deviceFile.mode > 0777) std::abort();
     for (const MatchRule& rule : resource.match) {
       ++rules;
       if (rule.kernel && !isValidGlob(*rule.kernel)) std::abort();

@@ -17,6 +17,7 @@ TEST_CASE("run is the default command; both flag spellings work") {
   REQUIRE(list.ok());
   CHECK(list->command == Command::kList);
   CHECK(parseCommandLine({"check-config", "--config", "x"})->command == Command::kCheckConfig);
+  CHECK(parseCommandLine({"deviceclasses", "--config", "x"})->command == Command::kDeviceClasses);
 }
 
 TEST_CASE("help and version need no config") {

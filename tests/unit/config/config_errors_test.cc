@@ -86,7 +86,7 @@ TEST_CASE("unknown keys, with the allowed ones") {
       {{1, 1,
         "unknown key 'kubeletdir' at the top level; allowed: kubeletDir, registration, "
         "pluginsRegistryDir, pluginSocketDir, cdiDir, "
-        "udevSource, resources"}});
+        "udevSource, dra, resources"}});
   expectErrors(resourceWith({"    share: 2"}),
                {{4, 5,
                  "unknown key 'share' in a resource; allowed: name, match, shares, permissions, "
