@@ -269,7 +269,10 @@ void ApiClient::onTimer(int res, uint32_t) noexcept {
 }
 
 void ApiClient::expire(Clock::time_point now) {
-  if (reconnectAt_ && *reconnectAt_ <= now) connect();
+  if (reconnectAt_ && *reconnectAt_ <= now) {
+    reconnectAt_.reset();
+    connect();
+  }
   std::vector<uint64_t> due;
   for (const auto& [id, call] : calls_) {
     if (call->deadlineActive && call->deadline <= now) due.push_back(id);
