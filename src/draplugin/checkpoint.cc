@@ -138,16 +138,18 @@ Result<PreparedClaims> parseCheckpoint(std::string_view text) {
     return invalid(std::string(rapidjson::GetParseError_En(document.GetParseError())) +
                    " at offset " + std::to_string(document.GetErrorOffset()));
   }
-  if (!document.IsObject()) return invalid("not a JSON object");
-  auto version = document.FindMember("version");
-  if (version == document.MemberEnd() || !version->value.IsInt()) return invalid("no version");
+  // Const: RapidJSON 1.1's mutable member iterators compare ambiguously in C++20.
+  const Value& root = document;
+  if (!root.IsObject()) return invalid("not a JSON object");
+  auto version = root.FindMember("version");
+  if (version == root.MemberEnd() || !version->value.IsInt()) return invalid("no version");
   if (version->value.GetInt() != kCheckpointVersion) {
     return invalid("version " + std::to_string(version->value.GetInt()) + ", expected " +
                    std::to_string(kCheckpointVersion));
   }
   PreparedClaims claims;
   bool ok = true;
-  const Value* list = objects(document, "claims", ok);
+  const Value* list = objects(root, "claims", ok);
   if (!ok) return invalid("claims must be an array of objects");
   if (list == nullptr) return claims;
   size_t index = 0;
