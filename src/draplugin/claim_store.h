@@ -1,7 +1,7 @@
 #pragma once
 
 // The claims this node has prepared, and their files: one CDI spec per claim in cdiDir and the
-// checkpoint that lists them all. Every file write runs on the FileWorker; a change is reported
+// checkpoint that lists them all. Every file write runs on a worker thread; a change is reported
 // done only once the checkpoint that holds it is on disk, so that whatever NodePrepareResources
 // answered survives a restart. Checkpoint writes are coalesced: changes asked for while one is
 // being written go into the next.
@@ -13,8 +13,8 @@
 
 #include "draplugin/checkpoint.h"
 #include "draplugin/device_lookup.h"
-#include "draplugin/file_worker.h"
 #include "reactor/reactor.h"
+#include "reactor/worker_thread.h"
 
 namespace udp::draplugin {
 
@@ -62,7 +62,7 @@ class ClaimStore {
   void startCheckpointWrite();
 
   ClaimStorePaths paths_;
-  FileWorker worker_;
+  reactor::WorkerThread worker_;
   PreparedClaims claims_;
   bool checkpointInFlight_ = false;
   bool checkpointDirty_ = false;

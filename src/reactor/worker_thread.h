@@ -1,12 +1,11 @@
 #pragma once
 
-// Blocking file work off the reactor's thread (DESIGN.md §4: nothing blocks the loop): writing a
-// claim's CDI spec or the checkpoint is two fsyncs each, which on a busy disk would stall every
-// socket of the loop. Jobs run one at a time, in the order asked, on one worker thread; each
-// one's `done` runs on the loop. A job crosses to the worker and back as a pointer through two
-// pipes, so nothing is shared under a lock: it is the loop's until written into the first pipe,
-// the worker's until it comes back through the second (as app/cdi_spec_writer.h does for the
-// device plugin's specs).
+// Blocking work off the reactor's thread (DESIGN.md §4: nothing blocks the loop): a durable file
+// replace is two fsyncs, which on a busy disk would stall every socket of the loop for as long as
+// they take. Jobs run one at a time, in the order asked, on one worker thread (started with the
+// first job); each one's `done` runs on the loop. A job crosses to the worker and back as a
+// pointer through two pipes, so nothing is shared under a lock: it is the loop's until written
+// into the first pipe, the worker's until it comes back through the second.
 
 #include <deque>
 #include <functional>
@@ -17,19 +16,19 @@
 #include "util/result.h"
 #include "util/unique_fd.h"
 
-namespace udp::draplugin {
+namespace udp::reactor {
 
-class FileWorker {
+class WorkerThread {
  public:
   // Runs on the worker: may touch only what it captured by value.
   using Work = std::function<Result<void>()>;
   using Done = std::function<void(const Result<void>&)>;
 
-  explicit FileWorker(reactor::Reactor& reactor, reactor::OpScope* parent = nullptr);
+  explicit WorkerThread(Reactor& reactor, OpScope* parent = nullptr);
   // Joins the worker; the owner frees it only once idle().
-  ~FileWorker();
-  FileWorker(const FileWorker&) = delete;
-  FileWorker& operator=(const FileWorker&) = delete;
+  ~WorkerThread();
+  WorkerThread(const WorkerThread&) = delete;
+  WorkerThread& operator=(const WorkerThread&) = delete;
 
   void run(Work work, Done done);
   // No job in flight or waiting.
@@ -46,14 +45,14 @@ class FileWorker {
   void onReply(int res, uint32_t flags) noexcept;
   static void work(int jobFd, int replyFd);
 
-  reactor::Reactor& reactor_;
-  reactor::OpScope scope_;
+  Reactor& reactor_;
+  OpScope scope_;
   UniqueFd jobWrite_, replyRead_;  // the loop's ends of the two pipes
   std::thread worker_;
   Job* inFlight_ = nullptr;  // owned by the worker until its pointer comes back
   Job* reply_ = nullptr;     // the kernel writes the returning pointer here
   std::deque<std::unique_ptr<Job>> waiting_;
-  reactor::Op replyOp_{reactor::bindOp<&FileWorker::onReply>(this, scope_)};
+  Op replyOp_{bindOp<&WorkerThread::onReply>(this, scope_)};
 };
 
-}  // namespace udp::draplugin
+}  // namespace udp::reactor

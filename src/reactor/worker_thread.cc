@@ -1,21 +1,20 @@
-#include "draplugin/file_worker.h"
+#include "reactor/worker_thread.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
-namespace udp::draplugin {
+namespace udp::reactor {
 
-FileWorker::FileWorker(reactor::Reactor& reactor, reactor::OpScope* parent)
-    : reactor_(reactor), scope_(parent) {}
+WorkerThread::WorkerThread(Reactor& reactor, OpScope* parent) : reactor_(reactor), scope_(parent) {}
 
-FileWorker::~FileWorker() {
+WorkerThread::~WorkerThread() {
   jobWrite_.reset();  // the worker sees end-of-file and returns
   if (worker_.joinable()) worker_.join();
 }
 
-Result<void> FileWorker::startWorker() {
+Result<void> WorkerThread::startWorker() {
   int jobs[2], replies[2];
   if (::pipe2(jobs, O_CLOEXEC) != 0) return makeError(-errno, strerror(errno));
   if (::pipe2(replies, O_CLOEXEC) != 0) {
@@ -31,7 +30,7 @@ Result<void> FileWorker::startWorker() {
   return {};
 }
 
-void FileWorker::run(Work work, Done done) {
+void WorkerThread::run(Work work, Done done) {
   auto job = std::make_unique<Job>();
   job->work = std::move(work);
   job->done = std::move(done);
@@ -42,10 +41,10 @@ void FileWorker::run(Work work, Done done) {
   dispatch(std::move(job));
 }
 
-void FileWorker::dispatch(std::unique_ptr<Job> job) {
+void WorkerThread::dispatch(std::unique_ptr<Job> job) {
   if (!worker_.joinable()) {
     if (auto r = startWorker(); !r) {
-      job->done(makeError(r.error().code, "file worker thread: " + r.error().message));
+      job->done(makeError(r.error().code, "worker thread: " + r.error().message));
       return;
     }
   }
@@ -53,7 +52,7 @@ void FileWorker::dispatch(std::unique_ptr<Job> job) {
   // 8 bytes into an empty pipe (one job at a time): never blocks, never splits (PIPE_BUF).
   if (::write(jobWrite_.get(), &raw, sizeof raw) != static_cast<ssize_t>(sizeof raw)) {
     std::unique_ptr<Job> back(raw);
-    back->done(makeError(-errno, std::string("file worker: ") + strerror(errno)));
+    back->done(makeError(-errno, std::string("worker thread: ") + strerror(errno)));
     return;
   }
   inFlight_ = raw;
@@ -61,15 +60,18 @@ void FileWorker::dispatch(std::unique_ptr<Job> job) {
   reactor_.read(replyOp_, replyRead_.get(), &reply_, sizeof reply_);
 }
 
-void FileWorker::onReply(int res, uint32_t) noexcept {
+void WorkerThread::onReply(int res, uint32_t) noexcept {
   if (res != static_cast<int>(sizeof reply_)) {
     if (res == -EINTR || res == -EAGAIN || res == -ECANCELED) {
       // Cancelled at exit, or interrupted: the job is still the worker's; wait for it.
       reactor_.read(replyOp_, replyRead_.get(), &reply_, sizeof reply_);
       return;
     }
-    // The worker is gone (cannot happen while the job pipe is open); the job is lost with it.
+    // The worker is gone (cannot happen while the job pipe is open). The job may still be in its
+    // hands, so it is not freed; its owner hears of the failure.
+    Done done = inFlight_->done;
     inFlight_ = nullptr;
+    done(makeError(res < 0 ? res : -EPIPE, "worker thread: no reply"));
     return;
   }
   std::unique_ptr<Job> job(reply_);
@@ -82,7 +84,7 @@ void FileWorker::onReply(int res, uint32_t) noexcept {
   job->done(job->result);
 }
 
-void FileWorker::work(int jobFd, int replyFd) {
+void WorkerThread::work(int jobFd, int replyFd) {
   Job* job = nullptr;
   for (;;) {
     ssize_t n = ::read(jobFd, &job, sizeof job);
@@ -96,4 +98,4 @@ void FileWorker::work(int jobFd, int replyFd) {
   ::close(replyFd);
 }
 
-}  // namespace udp::draplugin
+}  // namespace udp::reactor
