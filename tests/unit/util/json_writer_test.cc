@@ -92,3 +92,16 @@ TEST_CASE("keys and values of a document both go through the same check") {
   json.beginObject().key("model\xff").value("USB\xc0 Serial").endObject();
   CHECK(json.text() == "{\"model" + kFffd + "\":\"USB" + kFffd + " Serial\"}");
 }
+
+TEST_CASE("validUtf8: ill-formed parts replaced, cut at a character boundary") {
+  CHECK(udp::validUtf8("plain") == "plain");
+  CHECK(udp::validUtf8("a\xff"
+                       "b") ==
+        "a\xef\xbf\xbd"
+        "b");
+  CHECK(udp::validUtf8("\xc3\xa9t\xc3\xa9") == "\xc3\xa9t\xc3\xa9");
+  // Cut inside the second é: the whole character goes, never half of it.
+  CHECK(udp::validUtf8("\xc3\xa9\xc3\xa9", 3) == "\xc3\xa9");
+  CHECK(udp::validUtf8("abcdef", 4) == "abcd");
+  CHECK(udp::validUtf8("", 0).empty());
+}
