@@ -23,6 +23,18 @@ bool isDnsLabel(std::string_view text) {
   return lowerAlnum(text.front()) && lowerAlnum(text.back());
 }
 
+bool isDnsSubdomain(std::string_view text, size_t maxLength) {
+  if (text.empty() || text.size() > maxLength) return false;
+  char previous = '.';
+  for (char c : text) {
+    if (!lowerAlnum(c) && c != '-' && c != '.') return false;
+    // Each label starts and ends with an alphanumeric.
+    if ((c == '.' && !lowerAlnum(previous)) || (previous == '.' && !lowerAlnum(c))) return false;
+    previous = c;
+  }
+  return lowerAlnum(text.back());
+}
+
 std::string deviceNameFor(std::string_view resourceName, std::string_view deviceId) {
   const size_t slash = resourceName.rfind('/');
   const std::string_view shortName =

@@ -26,4 +26,8 @@ std::string deviceNameFor(std::string_view resourceName, std::string_view device
 // [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63 characters.
 bool isDnsLabel(std::string_view text);
 
+// RFC 1123 subdomain as Kubernetes checks it: labels as above (without their length limit)
+// joined by '.', at most `maxLength` characters in all.
+bool isDnsSubdomain(std::string_view text, size_t maxLength = 253);
+
 }  // namespace udp::dra

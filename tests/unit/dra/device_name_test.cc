@@ -113,5 +113,22 @@ TEST_CASE("isDnsLabel is RFC 1123") {
   CHECK_FALSE(isDnsLabel("a_b"));
 }
 
+TEST_CASE("isDnsSubdomain is Kubernetes' IsDNS1123Subdomain") {
+  CHECK(isDnsSubdomain("udev.example.com"));
+  CHECK(isDnsSubdomain("node-1"));
+  CHECK(isDnsSubdomain("a.b-c.d"));
+  CHECK(isDnsSubdomain(std::string(253, 'a')));
+  CHECK_FALSE(isDnsSubdomain(std::string(254, 'a')));
+  CHECK_FALSE(isDnsSubdomain(std::string(64, 'a'), 63));
+  CHECK_FALSE(isDnsSubdomain(""));
+  CHECK_FALSE(isDnsSubdomain("a..b"));
+  CHECK_FALSE(isDnsSubdomain(".a"));
+  CHECK_FALSE(isDnsSubdomain("a."));
+  CHECK_FALSE(isDnsSubdomain("a-.b"));
+  CHECK_FALSE(isDnsSubdomain("a.-b"));
+  CHECK_FALSE(isDnsSubdomain("Udev.example.com"));
+  CHECK_FALSE(isDnsSubdomain("a_b"));
+}
+
 }  // namespace
 }  // namespace udp::dra
