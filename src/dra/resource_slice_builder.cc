@@ -46,7 +46,15 @@ void writeStringAttribute(Writer& w, std::string_view name, std::string_view val
   w.EndObject();
 }
 
-void writeAttributes(Writer& w, const PoolDevice& entry) {
+void writeIntAttribute(Writer& w, std::string_view name, int64_t value) {
+  writeKey(w, name);
+  w.StartObject();
+  writeKey(w, "int");
+  w.Int64(value);
+  w.EndObject();
+}
+
+void writeAttributes(Writer& w, const PoolDevice& entry, bool standardNumaNode) {
   const plugin::Device& d = entry.device;
   writeKey(w, "attributes");
   w.StartObject();
@@ -63,11 +71,8 @@ void writeAttributes(Writer& w, const PoolDevice& entry) {
   writeStringAttribute(w, "serial", d.serial);
   writeStringAttribute(w, "idPath", d.idPath);
   if (d.numaNode >= 0) {
-    writeKey(w, kNumaNodeAttribute);
-    w.StartObject();
-    writeKey(w, "int");
-    w.Int64(d.numaNode);
-    w.EndObject();
+    writeIntAttribute(w, "numaNode", d.numaNode);
+    if (standardNumaNode) writeIntAttribute(w, kNumaNodeAttribute, d.numaNode);
   }
   w.EndObject();
 }
@@ -88,12 +93,12 @@ void writeTaint(Writer& w, std::string_view key, std::string_view value, std::st
   w.EndObject();
 }
 
-void writeDevice(Writer& w, const Entry& entry, std::string_view taintKey) {
+void writeDevice(Writer& w, const Entry& entry, std::string_view taintKey, bool standardNumaNode) {
   const PoolDevice& source = *entry.source;
   w.StartObject();
   writeKey(w, "name");
   writeString(w, entry.name);
-  writeAttributes(w, source);
+  writeAttributes(w, source, standardNumaNode);
   if (entry.tainted) {
     const std::string value = taintValue(source.device.healthReason);
     writeKey(w, "taints");
@@ -168,7 +173,9 @@ std::string renderSlice(const PoolSpec& pool, const std::string& name,
   writeKey(w, "devices");
   w.StartArray();
   const std::string taintKey = pool.driver + "/unhealthy";
-  for (size_t i = 0; i < deviceCount; ++i) writeDevice(w, devices[i], taintKey);
+  for (size_t i = 0; i < deviceCount; ++i) {
+    writeDevice(w, devices[i], taintKey, pool.standardNumaNode);
+  }
   w.EndArray();
   w.EndObject();
   w.EndObject();

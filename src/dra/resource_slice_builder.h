@@ -18,8 +18,12 @@
 //   resource, subsystem, kernel, devnode, devtype, driver, vendorId, productId, vendor, model,
 //   serial, idPath as {"string": ...}, left out when empty; string values are limited to 64
 //   bytes by the API, so longer ones are cut at a character boundary (and ill-formed UTF-8
-//   becomes U+FFFD). The NUMA node, when known, as resource.kubernetes.io/numaNode {"int": N},
-//   the standard name k8s.io/dynamic-resource-allocation/deviceattribute defines.
+//   becomes U+FFFD). The NUMA node, when known, as numaNode {"int": N} and, from 1.37, as the
+//   standard resource.kubernetes.io/numaNode (KEP-6072, StandardDeviceAttributeNUMANode of
+//   k8s.io/dynamic-resource-allocation/deviceattribute v0.37) in its scalar form, the one that
+//   needs no feature gate (the list form needs DRAListTypeAttributes and lowers the slice limit
+//   to 64). Older API servers accept the name too, they only check its syntax, but it is not
+//   ours to use before the project defines it: PoolSpec::standardNumaNode.
 // - taints of an unhealthy device: {key: "<driver>/unhealthy", value: the reason as a label
 //   value ("removed", "attribute-online-is-0-expected-1"), effect: NoSchedule}, and the same
 //   with NoExecute when the device is gone (onRemove: unhealthy keeps it listed), which evicts
@@ -70,6 +74,7 @@ struct PoolSpec {
   int64_t generation = 0;
   std::vector<PoolDevice> devices;
   UnhealthyDevices unhealthy = UnhealthyDevices::kTaint;
+  bool standardNumaNode = true;  // false before 1.37
 };
 
 struct ResourceSliceBody {

@@ -152,15 +152,28 @@ TEST_CASE("one slice for a small pool, with every attribute udev gave") {
   CHECK(str(serial["serial"]["string"]) == "A1B2C3");
   CHECK(str(serial["idPath"]["string"]) == "pci-0000:00:14.0-usb-0:1:1.0");
   CHECK(serial["resource.kubernetes.io/numaNode"]["int"].GetInt64() == 1);
+  CHECK(serial["numaNode"]["int"].GetInt64() == 1);
   CHECK_FALSE(serial.HasMember("devtype"));  // empty: left out
-  CHECK(serial.MemberCount() == 12);
+  CHECK(serial.MemberCount() == 13);
   CHECK_FALSE(devices[0].HasMember("taints"));
 
   const rapidjson::Value& z = devices[1]["attributes"];
   CHECK(str(z["devtype"]["string"]) == "disk");
   CHECK_FALSE(z.HasMember("resource.kubernetes.io/numaNode"));  // unknown
+  CHECK_FALSE(z.HasMember("numaNode"));
   CHECK_FALSE(z.HasMember("serial"));
   CHECK(z.MemberCount() == 5);  // resource, subsystem, kernel, devnode, devtype
+}
+
+TEST_CASE("before 1.37 the NUMA node is only the driver's own attribute") {
+  PoolSpec spec = pool({{"example.com/serial", serialAdapter("A1B2C3"), ""}});
+  spec.standardNumaNode = false;
+  Result<std::vector<ResourceSliceBody>> slices = buildResourceSlices(spec);
+  REQUIRE(slices.ok());
+  std::vector<rapidjson::Document> docs = parseAll(*slices);
+  const rapidjson::Value& a = docs[0]["spec"]["devices"][0]["attributes"];
+  CHECK(a["numaNode"]["int"].GetInt64() == 1);
+  CHECK_FALSE(a.HasMember("resource.kubernetes.io/numaNode"));
 }
 
 TEST_CASE("unhealthy devices are tainted: NoSchedule, and NoExecute once removed") {
