@@ -121,8 +121,11 @@ Driver::Driver(reactor::Reactor& reactor, DriverSettings settings,
   draplugin::DraPluginSettings kubelet =
       draplugin::draPluginSettings(settings_.dra, settings_.cdiDir, settings_.nodeName);
   kubelet.timing = settings_.registration;
-  kubelet_ = std::make_unique<draplugin::DraPluginServer>(reactor_, std::move(kubelet), *this,
-                                                          *this, this, &scope_);
+  draplugin::ClaimSource& claims = *this;
+  const draplugin::DeviceLookup& devices = *this;
+  draplugin::ClaimObserver* claimObserver = this;
+  kubelet_ = std::make_unique<draplugin::DraPluginServer>(reactor_, std::move(kubelet), claims,
+                                                          devices, claimObserver, &scope_);
 }
 
 Driver::~Driver() {
@@ -265,8 +268,7 @@ void Driver::turnEnd() {
   api_->sweep();
 }
 
-std::vector<SliceBody> Driver::buildSlices(
-    int64_t generation, const std::map<std::string, std::string, std::less<>>& versions) {
+std::vector<SliceBody> Driver::buildSlices(int64_t generation, const ResourceVersions& versions) {
   PoolSpec pool;
   pool.driver = settings_.dra.driverName;
   pool.nodeName = settings_.nodeName;

@@ -128,8 +128,7 @@ class Driver final : private draplugin::ClaimSource,
   // draplugin::ClaimObserver
   void onClaimEvent(const draplugin::ClaimEvent& event) override;
 
-  std::vector<SliceBody> buildSlices(int64_t generation,
-                                     const std::map<std::string, std::string, std::less<>>& versions);
+  std::vector<SliceBody> buildSlices(int64_t generation, const ResourceVersions& versions);
   const config::Resource* resourceNamed(std::string_view name) const;
   void healthChanged(const std::string& name, const Entry* entry, bool removed);
   void askServerVersion();

@@ -49,6 +49,9 @@ struct PublishedSlice {
   int64_t generation = 0;
 };
 
+// Slice name → metadata.resourceVersion.
+using ResourceVersions = std::map<std::string, std::string, std::less<>>;
+
 // One slice to write: its name and its full JSON body.
 struct SliceBody {
   std::string name;
@@ -64,7 +67,7 @@ struct SliceLayout {
   // The desired slices at `generation`. A slice named in `resourceVersions` is an update and
   // must carry that metadata.resourceVersion; the others are created.
   std::function<std::vector<SliceBody>(int64_t generation,
-                                       const std::map<std::string, std::string>& resourceVersions)>
+                                       const ResourceVersions& resourceVersions)>
       build;
   // A list response: the slices in it and the `continue` token ("" on the last page).
   std::function<Result<std::pair<std::vector<PublishedSlice>, std::string>>(std::string_view)>
@@ -132,7 +135,7 @@ class SlicePublisher {
   reactor::OpScope scope_;
   Phase phase_ = Phase::kIdle;
   // What the API server holds, as far as we know: name → resourceVersion.
-  std::map<std::string, std::string> published_;
+  ResourceVersions published_;
   std::vector<PublishedSlice> listing_;  // pages so far of a list in progress
   int64_t generation_ = 0;               // the highest generation seen or written
   bool listed_ = false;

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "util/json_writer.h"
+#include "util/utf8.h"
 #include "util/log.h"
 
 namespace udp::draplugin {
@@ -216,7 +216,7 @@ void DraService::answer(uint64_t callId, const std::string& uid, const std::stri
     if (call.prepare) {
       drapb::NodePrepareResourceResponse& entry = (*call.prepared.mutable_claims())[uid];
       if (!error.empty()) {
-        entry.set_error(validUtf8(error));
+        entry.set_error(validUtf8Prefix(error, std::string_view::npos));
       } else if (prepared != nullptr) {
         for (const PreparedDevice& device : prepared->devices) {
           drapb::Device* out = entry.add_devices();
@@ -228,7 +228,7 @@ void DraService::answer(uint64_t callId, const std::string& uid, const std::stri
       }
     } else {
       drapb::NodeUnprepareResourceResponse& entry = (*call.unprepared.mutable_claims())[uid];
-      if (!error.empty()) entry.set_error(validUtf8(error));
+      if (!error.empty()) entry.set_error(validUtf8Prefix(error, std::string_view::npos));
     }
     --call.outstanding;
   }

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "dra_health.pb.h"
-#include "util/json_writer.h"
+#include "util/utf8.h"
 
 namespace udp::draplugin {
 
@@ -62,7 +62,7 @@ std::shared_ptr<const std::string> HealthService::encoded() {
     out->set_health(healthy ? ::v1::HEALTHY : ::v1::UNHEALTHY);
     out->set_last_updated_time(entry.lastUpdated);
     out->set_health_check_timeout_seconds(kHealthCheckTimeoutSeconds);
-    out->set_message(validUtf8(entry.health.message, kHealthMessageMaxBytes));
+    out->set_message(validUtf8Prefix(entry.health.message, kHealthMessageMaxBytes));
   }
   encoded_ = std::make_shared<const std::string>(response.SerializeAsString());
   return encoded_;

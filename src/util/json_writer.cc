@@ -57,24 +57,6 @@ void appendJsonString(std::string& out, std::string_view text) {
   out += '"';
 }
 
-std::string validUtf8(std::string_view text, size_t maxBytes) {
-  std::string out;
-  for (size_t i = 0; i < text.size();) {
-    size_t take = 1;
-    std::string_view piece = text.substr(i, 1);
-    if (static_cast<unsigned char>(text[i]) >= 0x80) {
-      size_t bad = 0;
-      take = utf8SequenceLength(text.substr(i), &bad);
-      piece = take > 0 ? text.substr(i, take) : kReplacement;
-      if (take == 0) take = bad;
-    }
-    if (out.size() + piece.size() > maxBytes) break;
-    out.append(piece);
-    i += take;
-  }
-  return out;
-}
-
 void JsonWriter::separate() {
   if (afterKey_) {
     afterKey_ = false;

@@ -44,9 +44,5 @@ class JsonWriter {
 // that would reject the whole line. Well-formed UTF-8 passes through unescaped.
 void appendJsonString(std::string& out, std::string_view text);
 
-// `text` as well-formed UTF-8, each ill-formed part replaced as appendJsonString does, cut at a
-// character boundary to at most `maxBytes`: for protobuf string fields, which a Go peer refuses
-// to decode unless they are valid UTF-8.
-std::string validUtf8(std::string_view text, size_t maxBytes = std::string_view::npos);
 
 }  // namespace udp

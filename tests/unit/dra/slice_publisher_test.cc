@@ -77,7 +77,7 @@ struct Rig {
     udp::dra::SliceLayout layout;
     layout.listPath = "/slices?fieldSelector=spec.nodeName=n1";
     layout.collectionPath = "/slices";
-    layout.build = [this](int64_t generation, const std::map<std::string, std::string>& versions) {
+    layout.build = [this](int64_t generation, const udp::dra::ResourceVersions& versions) {
       std::vector<SliceBody> out;
       for (const std::string& name : wanted) {
         auto it = versions.find(name);
