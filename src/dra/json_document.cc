@@ -39,6 +39,14 @@ Result<void> parseJson(std::string_view text, rapidjson::Document& doc, const Js
   return result;
 }
 
+Result<void> parseJsonObject(std::string_view text, rapidjson::Document& doc,
+                             const JsonLimits& limits, std::string_view what) {
+  if (Result<void> parsed = parseJson(text, doc, limits, what); !parsed) return parsed;
+  if (!doc.IsObject())
+    return makeError(-EBADMSG, std::string(what) + ": (root): expected an object");
+  return {};
+}
+
 std::string joinPath(std::string_view path, std::string_view key) {
   if (path.empty()) return std::string(key);
   std::string out;
@@ -102,6 +110,15 @@ std::optional<int64_t> Fields::integer(const rapidjson::Value* object, std::stri
     return std::nullopt;
   }
   return value->GetInt64();
+}
+
+void Fields::kind(const rapidjson::Value& object, std::string_view expected, bool required) {
+  const std::string kind = string(&object, "", "kind");
+  if (kind.empty() && required) {
+    fail("kind", "missing");
+  } else if (!kind.empty() && kind != expected) {
+    fail("kind", "is " + kind + ", not " + std::string(expected));
+  }
 }
 
 std::string Fields::requiredString(const rapidjson::Value* object, std::string_view path,

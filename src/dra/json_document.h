@@ -111,6 +111,9 @@ Result<void> readJson(rapidjson::MemoryStream& stream, Handler& handler, const J
 // `text` as a DOM in `doc`.
 Result<void> parseJson(std::string_view text, rapidjson::Document& doc, const JsonLimits& limits,
                        std::string_view what);
+// The same, and the root must be an object (every API object is).
+Result<void> parseJsonObject(std::string_view text, rapidjson::Document& doc,
+                             const JsonLimits& limits, std::string_view what);
 
 std::string describeParseError(std::string_view what, rapidjson::ParseErrorCode code, size_t offset,
                                GuardStop stop, unsigned maxDepth);
@@ -165,6 +168,16 @@ class Fields {
   std::string requiredString(const rapidjson::Value* object, std::string_view path,
                              std::string_view key);
 
+  // Records an error unless the object's "kind" is `expected`. An absent kind passes unless
+  // `required`: the items of a list carry none.
+  void kind(const rapidjson::Value& object, std::string_view expected, bool required);
+
+  // Calls read(element, elementPath) for each element of the array member `key` of `object`,
+  // each of which must be an object; stops at the first error.
+  template <typename Read>
+  void eachObject(const rapidjson::Value* object, std::string_view path, std::string_view key,
+                  Read&& read);
+
  private:
   const rapidjson::Value* member(const rapidjson::Value* object, std::string_view key) const;
   void wrongType(std::string_view path, std::string_view key, std::string_view expected);
@@ -175,5 +188,38 @@ class Fields {
 
 // "a.b" from "a" and "b", "b" from "" and "b".
 std::string joinPath(std::string_view path, std::string_view key);
+
+// The usual frame of a parser: `json` as an object of `kind` (a "kind" member, when there is one or
+// `kindRequired`, must name it), read(fields, root) makes the value, and the first error of
+// either is the result. Messages start with the kind.
+template <typename T, typename Read>
+Result<T> readApiObject(std::string_view json, const JsonLimits& limits, std::string_view kind,
+                        bool kindRequired, Read&& read) {
+  rapidjson::Document doc;
+  if (Result<void> parsed = parseJsonObject(json, doc, limits, kind); !parsed) {
+    return parsed.error();
+  }
+  Fields fields(kind);
+  fields.kind(doc, kind, kindRequired);
+  T value = read(fields, doc);
+  if (!fields.ok()) return fields.error();
+  return value;
+}
+
+template <typename Read>
+void Fields::eachObject(const rapidjson::Value* object, std::string_view path, std::string_view key,
+                        Read&& read) {
+  const rapidjson::Value* items = array(object, path, key);
+  if (items == nullptr) return;
+  const std::string arrayPath = joinPath(path, key);
+  for (rapidjson::SizeType i = 0; i < items->Size() && ok(); ++i) {
+    const std::string itemPath = arrayPath + "[" + std::to_string(i) + "]";
+    if (!(*items)[i].IsObject()) {
+      fail(itemPath, "expected an object");
+      return;
+    }
+    read((*items)[i], itemPath);
+  }
+}
 
 }  // namespace udp::dra
