@@ -6,18 +6,9 @@
 
 namespace udp::dra {
 
-Result<ApiStatus> parseStatus(std::string_view json) {
-  rapidjson::Document doc;
-  if (Result<void> parsed = parseJson(json, doc, kObjectLimits, "Status"); !parsed) {
-    return parsed.error();
-  }
-  Fields f("Status");
-  if (!doc.IsObject()) {
-    f.fail("(root)", "expected an object");
-    return f.error();
-  }
-  std::string kind = f.string(&doc, "", "kind");
-  if (kind != "Status") f.fail("kind", kind.empty() ? "missing" : "is " + kind + ", not Status");
+namespace {
+
+ApiStatus readStatus(Fields& f, const rapidjson::Value& doc) {
   ApiStatus status;
   status.status = f.string(&doc, "", "status");
   status.reason = f.string(&doc, "", "reason");
@@ -30,8 +21,13 @@ Result<ApiStatus> parseStatus(std::string_view json) {
   }
   const rapidjson::Value* details = f.object(&doc, "", "details");
   status.retryAfterSeconds = f.integer(details, "details", "retryAfterSeconds").value_or(0);
-  if (!f.ok()) return f.error();
   return status;
+}
+
+}  // namespace
+
+Result<ApiStatus> parseStatus(std::string_view json) {
+  return readApiObject<ApiStatus>(json, kObjectLimits, "Status", true, readStatus);
 }
 
 }  // namespace udp::dra

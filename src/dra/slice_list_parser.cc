@@ -7,10 +7,6 @@ namespace {
 
 ResourceSliceInfo readSlice(Fields& f, const rapidjson::Value& slice, const std::string& path) {
   ResourceSliceInfo info;
-  if (!slice.IsObject()) {
-    f.fail(path.empty() ? "(root)" : path, "expected an object");
-    return info;
-  }
   const std::string metaPath = joinPath(path, "metadata");
   const std::string specPath = joinPath(path, "spec");
   const std::string poolPath = joinPath(specPath, "pool");
@@ -30,50 +26,26 @@ ResourceSliceInfo readSlice(Fields& f, const rapidjson::Value& slice, const std:
   return info;
 }
 
-void checkKind(Fields& f, const rapidjson::Value& doc, std::string_view expected) {
-  std::string kind = f.string(&doc, "", "kind");
-  if (!kind.empty() && kind != expected) {
-    f.fail("kind", "is " + kind + ", not " + std::string(expected));
-  }
-}
-
 }  // namespace
 
 Result<ResourceSliceList> parseResourceSliceList(std::string_view json) {
-  rapidjson::Document doc;
-  if (Result<void> parsed = parseJson(json, doc, kListLimits, "ResourceSliceList"); !parsed) {
-    return parsed.error();
-  }
-  Fields f("ResourceSliceList");
-  if (!doc.IsObject()) {
-    f.fail("(root)", "expected an object");
-    return f.error();
-  }
-  checkKind(f, doc, "ResourceSliceList");
-  ResourceSliceList list;
-  const rapidjson::Value* meta = f.object(&doc, "", "metadata");
-  list.continueToken = f.string(meta, "metadata", "continue");
-  list.resourceVersion = f.string(meta, "metadata", "resourceVersion");
-  if (const rapidjson::Value* items = f.array(&doc, "", "items")) {
-    list.items.reserve(items->Size());
-    for (rapidjson::SizeType i = 0; i < items->Size() && f.ok(); ++i) {
-      list.items.push_back(readSlice(f, (*items)[i], "items[" + std::to_string(i) + "]"));
-    }
-  }
-  if (!f.ok()) return f.error();
-  return list;
+  return readApiObject<ResourceSliceList>(
+      json, kListLimits, "ResourceSliceList", false, [](Fields& f, const rapidjson::Value& doc) {
+        ResourceSliceList list;
+        const rapidjson::Value* meta = f.object(&doc, "", "metadata");
+        list.continueToken = f.string(meta, "metadata", "continue");
+        list.resourceVersion = f.string(meta, "metadata", "resourceVersion");
+        f.eachObject(&doc, "", "items", [&](const rapidjson::Value& item, const std::string& path) {
+          list.items.push_back(readSlice(f, item, path));
+        });
+        return list;
+      });
 }
 
 Result<ResourceSliceInfo> parseResourceSlice(std::string_view json) {
-  rapidjson::Document doc;
-  if (Result<void> parsed = parseJson(json, doc, kObjectLimits, "ResourceSlice"); !parsed) {
-    return parsed.error();
-  }
-  Fields f("ResourceSlice");
-  if (doc.IsObject()) checkKind(f, doc, "ResourceSlice");
-  ResourceSliceInfo info = readSlice(f, doc, "");
-  if (!f.ok()) return f.error();
-  return info;
+  return readApiObject<ResourceSliceInfo>(
+      json, kObjectLimits, "ResourceSlice", false,
+      [](Fields& f, const rapidjson::Value& doc) { return readSlice(f, doc, ""); });
 }
 
 }  // namespace udp::dra

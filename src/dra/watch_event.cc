@@ -18,9 +18,8 @@ enum class Context { kEvent, kObject, kMetadata, kOther };
 // The member whose value comes next.
 enum class Slot { kNone, kType, kObject, kMetadata, kResourceVersion, kName };
 
-class EventHandler {
+class EventHandler final : public SaxHandler {
  public:
-  using Ch = char;
   explicit EventHandler(const rapidjson::MemoryStream& stream) : stream_(stream) {}
 
   const std::optional<Error>& error() const { return error_; }
@@ -35,20 +34,17 @@ class EventHandler {
   std::string& name() { return name_; }
 
   // Kubernetes omits empty members, but null reads as absent wherever it appears.
-  bool Null() {
+  bool Null() override {
     if (frames_.empty()) return rootNotObject();
     take();
     return true;
   }
-  bool Bool(bool) { return scalar("a boolean"); }
-  bool Int(int) { return scalar("a number"); }
-  bool Uint(unsigned) { return scalar("a number"); }
-  bool Int64(int64_t) { return scalar("a number"); }
-  bool Uint64(uint64_t) { return scalar("a number"); }
-  bool Double(double) { return scalar("a number"); }
-  bool RawNumber(const Ch*, rapidjson::SizeType, bool) { return scalar("a number"); }
+  bool Bool(bool) override { return scalar("a boolean"); }
+  bool Int64(int64_t) override { return scalar("a number"); }
+  bool Uint64(uint64_t) override { return scalar("a number"); }
+  bool Double(double) override { return scalar("a number"); }
 
-  bool String(const Ch* text, rapidjson::SizeType length, bool) {
+  bool String(const char* text, rapidjson::SizeType length, bool) override {
     const std::string_view value(text, length);
     switch (take()) {
       case Slot::kType:
@@ -70,7 +66,7 @@ class EventHandler {
     return true;
   }
 
-  bool Key(const Ch* text, rapidjson::SizeType length, bool) {
+  bool Key(const char* text, rapidjson::SizeType length, bool) override {
     const std::string_view key(text, length);
     Frame& frame = frames_.back();
     frame.pending = Slot::kNone;
@@ -86,7 +82,7 @@ class EventHandler {
     return true;
   }
 
-  bool StartObject() {
+  bool StartObject() override {
     if (frames_.empty()) {
       sawRoot_ = true;
       frames_.push_back({Context::kEvent, Slot::kNone});
@@ -116,20 +112,20 @@ class EventHandler {
     return true;
   }
 
-  bool EndObject(rapidjson::SizeType) {
+  bool EndObject(rapidjson::SizeType) override {
     if (frames_.back().context == Context::kObject) objectEnd_ = stream_.Tell();
     frames_.pop_back();
     return true;
   }
 
-  bool StartArray() {
+  bool StartArray() override {
     if (frames_.empty()) return rootNotObject();
     if (!scalar("an array")) return false;
     frames_.push_back({Context::kOther, Slot::kNone});
     return true;
   }
 
-  bool EndArray(rapidjson::SizeType) {
+  bool EndArray(rapidjson::SizeType) override {
     frames_.pop_back();
     return true;
   }

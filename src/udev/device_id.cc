@@ -7,6 +7,7 @@
 #include <initializer_list>
 
 #include "udev/matcher.h"
+#include "util/utf8.h"
 
 namespace udp::udev {
 namespace {
@@ -160,9 +161,10 @@ std::string unhealthyReason(const config::Resource& resource, const DeviceRecord
   if (!value) {
     reason += "missing";
   } else {
-    // A sysfs value can be long; the reason ends up in logs and the DRA health message.
+    // A sysfs value is bytes and can be long; the reason ends up in logs and in the DRA health
+    // message, a protobuf string, which must be valid UTF-8.
     constexpr size_t kShown = 64;
-    reason += '"' + value->substr(0, kShown) + (value->size() > kShown ? "...\"" : "\"");
+    reason += '"' + validUtf8Prefix(*value, kShown) + (value->size() > kShown ? "...\"" : "\"");
   }
   return reason + ", expected \"" + rule.healthy + '"';
 }

@@ -111,6 +111,12 @@ TEST_CASE("an unhealthy device says why; a healthy one says nothing") {
   CHECK(unhealthyReason(resource, chatty) ==
         "attribute state is \"" + std::string(64, 'x') + "...\", expected \"ok\"");
 
+  DeviceRecord binary = plainRecord("zram0");
+  binary.attributes = std::make_shared<MapAttributeReader>(
+      std::vector<MapAttributeReader::Attributes>{{{"state", "\xff" + std::string(70, 'y')}}});
+  CHECK(unhealthyReason(resource, binary) ==
+        "attribute state is \"\xef\xbf\xbd" + std::string(61, 'y') + "...\", expected \"ok\"");
+
   plugin::Device d = describeDevice(resource, chatty);
   CHECK_FALSE(d.healthy);
   CHECK(d.healthReason.starts_with("attribute state is"));
