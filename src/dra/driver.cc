@@ -150,11 +150,14 @@ void Driver::askServerVersion() {
     if (minor == 0) {
       logWarning("DRA driver: cannot tell the API server's version (" +
                  describeFailure(response) + "); unhealthy devices are published with taints");
-    } else if (minor < 36) {
-      unhealthy_ = UnhealthyDevices::kOmit;
-      logInfo("DRA driver: Kubernetes 1." + std::to_string(minor) +
-              " drops device taints (DRADeviceTaints is off before 1.36): unhealthy devices "
-              "leave the pool instead");
+    } else {
+      standardNumaNode_ = minor >= 37;
+      if (minor < 36) {
+        unhealthy_ = UnhealthyDevices::kOmit;
+        logInfo("DRA driver: Kubernetes 1." + std::to_string(minor) +
+                " drops device taints (DRADeviceTaints is off before 1.36): unhealthy devices "
+                "leave the pool instead");
+      }
     }
     // The devices of the first scan are all in: publish.
     publisher_->start();
@@ -274,6 +277,7 @@ std::vector<SliceBody> Driver::buildSlices(int64_t generation, const ResourceVer
   pool.nodeName = settings_.nodeName;
   pool.generation = generation;
   pool.unhealthy = unhealthy_;
+  pool.standardNumaNode = standardNumaNode_;
   for (const auto& [name, entry] : devices_) {
     pool.devices.push_back({entry.resource->name, entry.device, entry.taintTimeAdded});
   }

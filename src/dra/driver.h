@@ -151,6 +151,8 @@ class Driver final : private draplugin::ClaimSource,
   // DRADeviceTaints is on by default from 1.36: before, the API server drops taints, so
   // unhealthy devices are left out of the pool instead (askServerVersion).
   UnhealthyDevices unhealthy_ = UnhealthyDevices::kTaint;
+  // resource.kubernetes.io/numaNode is defined from 1.37 (KEP-6072).
+  bool standardNumaNode_ = true;
   kubeapi::CallHandle versionCall_;
   bool started_ = false;
   bool stopped_ = false;
