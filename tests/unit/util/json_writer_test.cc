@@ -97,7 +97,8 @@ TEST_CASE("keys and values of a document both go through the same check") {
 TEST_CASE("validUtf8Prefix: ill-formed parts replaced, cut at a character boundary") {
   CHECK(udp::validUtf8Prefix("plain", 100) == "plain");
   CHECK(udp::validUtf8Prefix("a\xff"
-                       "b") ==
+                             "b",
+                             100) ==
         "a\xef\xbf\xbd"
         "b");
   CHECK(udp::validUtf8Prefix("\xc3\xa9t\xc3\xa9", 100) == "\xc3\xa9t\xc3\xa9");
