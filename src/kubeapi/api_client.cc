@@ -11,6 +11,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// A connection sent away sooner than this after its handshake counts as a failure.
+constexpr std::chrono::seconds kShortLived{1};
+
 std::string millis(std::chrono::milliseconds d) {
   return std::to_string(d.count()) + " ms";
 }
@@ -308,9 +311,14 @@ void ApiClient::onConnectionReady(ApiConnection& connection) {
 void ApiClient::onConnectionGoAway(ApiConnection& connection) {
   if (&connection != active_.get()) return;
   retired_.push_back(std::move(active_));
-  // Its streams finish where they are; new ones go to a new connection, made now.
+  // Its streams finish where they are; new ones go to a new connection, made now, unless the
+  // server sends every new connection away at once: then it waits its backoff like a failure.
   if (connection.activeCalls() == 0) connection.close();
-  connect();
+  if (Clock::now() - connection.readyAt() < kShortLived) {
+    connectionFailed("GOAWAY from " + connection.peer() + " right after connecting");
+  } else {
+    connect();
+  }
 }
 
 void ApiClient::onConnectionClosed(ApiConnection& connection, std::vector<uint64_t> calls) {

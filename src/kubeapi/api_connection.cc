@@ -118,6 +118,7 @@ void ApiConnection::onTimer(int res, uint32_t) noexcept {
 
 void ApiConnection::onTransportReady() {
   ready_ = true;
+  readyAt_ = std::chrono::steady_clock::now();
   if (timerOp_.pending()) reactor_.cancel(timerOp_);
   events_.onConnectionReady(*this);
 }

@@ -71,6 +71,8 @@ class ApiConnection final : private http2::ConnectionListener {
   const std::string& error() const { return error_; }
   // The address connected to (or last tried).
   std::string peer() const;
+  // When the TLS handshake finished (ready()).
+  std::chrono::steady_clock::time_point readyAt() const { return readyAt_; }
   // Closed and nothing in flight: the owner may free it, in its end-of-turn sweep.
   bool finished() const { return closed_ && scope_.idle(); }
 
@@ -101,6 +103,7 @@ class ApiConnection final : private http2::ConnectionListener {
   std::unordered_map<int32_t, uint64_t> callOf_;    // stream → call
   std::unordered_map<uint64_t, int32_t> streamOf_;  // call → stream
   std::string error_;
+  std::chrono::steady_clock::time_point readyAt_{};
   bool ready_ = false;
   bool goingAway_ = false;
   bool closed_ = false;

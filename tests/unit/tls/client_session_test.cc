@@ -31,13 +31,13 @@ class TestServer {
   explicit TestServer(const Options& options) : options_(options) {
     ctx_ = SSL_CTX_new(TLS_server_method());
     REQUIRE(ctx_ != nullptr);
-    REQUIRE(SSL_CTX_use_certificate(ctx_, readCert(options.identity.certPem)) == 1);
-    REQUIRE(SSL_CTX_use_PrivateKey(ctx_, readKey(options.identity.keyPem)) == 1);
+    REQUIRE(SSL_CTX_use_certificate(ctx_, readCert(options.identity.certPem).get()) == 1);
+    REQUIRE(SSL_CTX_use_PrivateKey(ctx_, readKey(options.identity.keyPem).get()) == 1);
     if (options.maxVersion != 0) SSL_CTX_set_max_proto_version(ctx_, options.maxVersion);
     SSL_CTX_set_security_level(ctx_, 0);  // lets the old-version test reach the version check
     if (options.alpnH2) SSL_CTX_set_alpn_select_cb(ctx_, selectH2, nullptr);
     if (!options.requireClientCa.empty()) {
-      X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx_), readCert(options.requireClientCa));
+      X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx_), readCert(options.requireClientCa).get());
       SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
     }
     ssl_ = SSL_new(ctx_);
@@ -107,17 +107,18 @@ class TestServer {
     *out = selected;
     return SSL_TLSEXT_ERR_OK;
   }
-  static X509* readCert(const std::string& text) {
+  // The CTX and the store take references of their own.
+  static std::unique_ptr<X509, decltype(&X509_free)> readCert(const std::string& text) {
     BIO* bio = BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));
     X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
     BIO_free(bio);
-    return cert;  // leaked on purpose into the CTX/store, which take their own reference
+    return {cert, X509_free};
   }
-  static EVP_PKEY* readKey(const std::string& text) {
+  static std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> readKey(const std::string& text) {
     BIO* bio = BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));
     EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
     BIO_free(bio);
-    return key;
+    return {key, EVP_PKEY_free};
   }
 
   Options options_;
