@@ -137,6 +137,9 @@ Driver::~Driver() {
 Result<void> Driver::start() {
   if (started_) return {};
   if (auto r = kubelet_->start(); !r) return r;
+  // The daemon starts the driver once the source's first scan is in: the CDI specs of claims
+  // prepared before a reboot can be written again from the devices as they are now.
+  kubelet_->restoreSpecs();
   started_ = true;
   api_->start();
   askServerVersion();
