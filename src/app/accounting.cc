@@ -138,7 +138,8 @@ void Accounting::draClaim(const draplugin::ClaimEvent& event, std::string_view d
                          .uid = event.uid,
                          .result = result,
                          .message = event.error};
-  for (const dra::ConsumerReference& consumer : event.reservedFor) line.pods.push_back(consumer.name);
+  for (const dra::ConsumerReference& consumer : event.reservedFor)
+    line.pods.push_back(consumer.name);
   for (const draplugin::PreparedDevice& device : event.devices) {
     line.devices.push_back(device.poolName + "/" + device.deviceName);
   }

@@ -106,7 +106,8 @@ Result<void> Daemon::start() {
   if (auto r = startSource(false); !r) return r;
   // After the first scan: the driver publishes the pool it found, not an empty one first.
   if (driver_) {
-    if (auto r = driver_->start(); !r) return makeError(r.error().code, "DRA driver: " + r.error().message);
+    if (auto r = driver_->start(); !r)
+      return makeError(r.error().code, "DRA driver: " + r.error().message);
   }
   systemd_.start();
   // Serve before registering: the kubelet dials back inside Register.
@@ -121,9 +122,8 @@ Result<void> Daemon::startDriver() {
   std::vector<config::Resource> served = draResources(config_);
   if (served.empty()) return {};
   const char* env = getenv("NODE_NAME");
-  auto node = config::resolveNodeName(config_.dra->nodeName,
-                                      env ? std::optional<std::string_view>(env) : std::nullopt,
-                                      hostName());
+  auto node = config::resolveNodeName(
+      config_.dra->nodeName, env ? std::optional<std::string_view>(env) : std::nullopt, hostName());
   if (!node) return makeError(node.error().code, "DRA driver: node name: " + node.error().message);
   auto api = dra::apiClientConfig(*config_.dra);
   if (!api) return makeError(api.error().code, "DRA driver: " + api.error().message);

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 
+#include "dra/api_status.h"
 #include "dra/claim_parser.h"
 #include "dra/device_name.h"
 #include "dra/slice_list_parser.h"
+#include "dra/watch_event.h"
 #include "util/log.h"
 #include "util/utc_time.h"
 
@@ -50,13 +52,26 @@ Result<kubeapi::ClientConfig> apiClientConfig(const config::DraConfig& dra) {
 void Driver::PublisherApi::request(std::string_view method, std::string path, std::string body,
                                    Done done) {
   uint64_t id = next_++;
-  kubeapi::CallHandle handle = api_.request(
-      std::string(method), std::move(path), std::move(body),
-      [this, id, done = std::move(done)](kubeapi::Response response) {
-        open_.erase(id);
-        done(SliceApi::Response{response.status, std::move(response.body),
-                                std::move(response.error)});
-      });
+  kubeapi::CallHandle handle =
+      api_.request(std::string(method), std::move(path), std::move(body),
+                   [this, id, done = std::move(done)](kubeapi::Response response) {
+                     open_.erase(id);
+                     done(SliceApi::Response{response.status, std::move(response.body),
+                                             std::move(response.error)});
+                   });
+  open_.emplace(id, handle);
+}
+
+void Driver::PublisherApi::watch(std::string path, std::function<void(std::string_view)> onLine,
+                                 Done onEnd) {
+  uint64_t id = next_++;
+  kubeapi::CallHandle handle =
+      api_.watch(std::move(path), std::move(onLine),
+                 [this, id, onEnd = std::move(onEnd)](kubeapi::Response response) {
+                   open_.erase(id);
+                   onEnd(SliceApi::Response{response.status, std::move(response.body),
+                                            std::move(response.error)});
+                 });
   open_.emplace(id, handle);
 }
 
@@ -68,8 +83,7 @@ void Driver::PublisherApi::cancelAll() {
 
 Result<std::unique_ptr<Driver>> Driver::create(reactor::Reactor& reactor, DriverSettings settings,
                                                const std::vector<config::Resource>& resources,
-                                               DriverObserver* observer,
-                                               reactor::OpScope* parent) {
+                                               DriverObserver* observer, reactor::OpScope* parent) {
   auto api = kubeapi::ApiClient::create(reactor, settings.api, settings.apiOptions);
   if (!api) return makeError(api.error().code, "API client: " + api.error().message);
   std::vector<config::Resource> served;
@@ -92,14 +106,14 @@ Driver::Driver(reactor::Reactor& reactor, DriverSettings settings,
       publisherApi_(*api_) {
   SliceLayout layout;
   // Node and driver names are DNS subdomains: only '=' and ',' of the selector need escaping.
-  layout.listPath = std::string(kSlices) + "?fieldSelector=spec.nodeName%3D" +
-                    settings_.nodeName + "%2Cspec.driver%3D" + settings_.dra.driverName;
+  layout.listPath = std::string(kSlices) + "?fieldSelector=spec.nodeName%3D" + settings_.nodeName +
+                    "%2Cspec.driver%3D" + settings_.dra.driverName;
   layout.collectionPath = std::string(kSlices);
   layout.build = [this](int64_t generation, const auto& versions) {
     return buildSlices(generation, versions);
   };
-  layout.parseList = [](std::string_view body)
-      -> Result<std::pair<std::vector<PublishedSlice>, std::string>> {
+  layout.parseList =
+      [](std::string_view body) -> Result<std::pair<std::vector<PublishedSlice>, std::string>> {
     auto list = parseResourceSliceList(body);
     if (!list) return list.error();
     std::vector<PublishedSlice> slices;
@@ -108,16 +122,35 @@ Driver::Driver(reactor::Reactor& reactor, DriverSettings settings,
     }
     return std::make_pair(std::move(slices), std::move(list->continueToken));
   };
+  layout.parseListVersion = [](std::string_view body) -> Result<std::string> {
+    auto list = parseResourceSliceList(body);
+    if (!list) return list.error();
+    return std::move(list->resourceVersion);
+  };
+  layout.parseEvent = [](std::string_view line) -> Result<SliceLayout::Event> {
+    auto event = parseWatchEvent(line);
+    if (!event) return event.error();
+    SliceLayout::Event out;
+    if (event->type == WatchEventType::kError) {
+      auto status = parseStatus(event->object);
+      out.gone = status && status->code == 410;
+      return out;
+    }
+    out.deleted = event->type == WatchEventType::kDeleted;
+    out.name = std::move(event->name);
+    out.resourceVersion = std::move(event->resourceVersion);
+    return out;
+  };
   layout.parseSlice = [](std::string_view body) -> Result<PublishedSlice> {
     auto slice = parseResourceSlice(body);
     if (!slice) return slice.error();
     return PublishedSlice{slice->name, slice->resourceVersion, slice->poolGeneration};
   };
-  publisher_ = std::make_unique<SlicePublisher>(
-      reactor_, publisherApi_, std::move(layout), &scope_,
-      [this](std::chrono::nanoseconds latency) {
-        if (observer_ != nullptr) observer_->slicesPublished(latency);
-      });
+  publisher_ = std::make_unique<SlicePublisher>(reactor_, publisherApi_, std::move(layout), &scope_,
+                                                [this](std::chrono::nanoseconds latency) {
+                                                  if (observer_ != nullptr)
+                                                    observer_->slicesPublished(latency);
+                                                });
   draplugin::DraPluginSettings kubelet =
       draplugin::draPluginSettings(settings_.dra, settings_.cdiDir, settings_.nodeName);
   kubelet.timing = settings_.registration;
@@ -151,8 +184,8 @@ void Driver::askServerVersion() {
     versionCall_ = {};
     int minor = response.status == 200 ? minorVersion(response.body) : 0;
     if (minor == 0) {
-      logWarning("DRA driver: cannot tell the API server's version (" +
-                 describeFailure(response) + "); unhealthy devices are published with taints");
+      logWarning("DRA driver: cannot tell the API server's version (" + describeFailure(response) +
+                 "); unhealthy devices are published with taints");
     } else {
       standardNumaNode_ = minor >= 37;
       if (minor < 36) {
@@ -178,9 +211,13 @@ void Driver::stop() {
   api_->stop();
 }
 
-bool Driver::idle() const { return scope_.idle() && api_->idle() && kubelet_->idle(); }
+bool Driver::idle() const {
+  return scope_.idle() && api_->idle() && kubelet_->idle();
+}
 
-bool Driver::serves(std::string_view resource) const { return resourceNamed(resource) != nullptr; }
+bool Driver::serves(std::string_view resource) const {
+  return resourceNamed(resource) != nullptr;
+}
 
 bool Driver::registered() const {
   return kubelet_->registration().state() == kubelet::RegistrationState::kRegistered;
@@ -251,7 +288,8 @@ void Driver::healthChanged(const std::string& name, const Entry* entry, bool rem
 
 std::vector<std::pair<std::string, std::string>> Driver::deviceKeys() const {
   std::vector<std::pair<std::string, std::string>> keys;
-  for (const auto& [name, entry] : devices_) keys.emplace_back(entry.resource->name, entry.device.id);
+  for (const auto& [name, entry] : devices_)
+    keys.emplace_back(entry.resource->name, entry.device.id);
   return keys;
 }
 
@@ -300,21 +338,23 @@ std::vector<SliceBody> Driver::buildSlices(int64_t generation, const ResourceVer
 
 uint64_t Driver::fetch(std::string_view namespaceName, std::string_view name, Done done) {
   uint64_t ticket = nextFetch_++;
-  std::string path = std::string(kClaims) + std::string(namespaceName) + "/resourceclaims/" +
-                     std::string(name);
+  std::string path =
+      std::string(kClaims) + std::string(namespaceName) + "/resourceclaims/" + std::string(name);
   std::string what = "ResourceClaim " + std::string(namespaceName) + "/" + std::string(name);
-  kubeapi::CallHandle handle = api_->request(
-      "GET", std::move(path), {},
-      [this, ticket, what, done = std::move(done)](kubeapi::Response response) {
-        fetches_.erase(ticket);
-        if (response.status == 200) {
-          auto claim = parseResourceClaim(response.body);
-          if (!claim) return done(makeError(-EPROTO, what + ": " + claim.error().message));
-          return done(std::move(*claim));
-        }
-        if (response.status == 404) return done(makeError(-ENOENT, what + " not found"));
-        done(makeError(-EIO, "reading " + what + ": " + describeFailure(response)));
-      });
+  kubeapi::CallHandle handle =
+      api_->request("GET", std::move(path), {},
+                    [this, ticket, what, done = std::move(done)](kubeapi::Response response) {
+                      fetches_.erase(ticket);
+                      if (response.status == 200) {
+                        auto claim = parseResourceClaim(response.body);
+                        if (!claim)
+                          return done(makeError(-EPROTO, what + ": " + claim.error().message));
+                        return done(std::move(*claim));
+                      }
+                      if (response.status == 404)
+                        return done(makeError(-ENOENT, what + " not found"));
+                      done(makeError(-EIO, "reading " + what + ": " + describeFailure(response)));
+                    });
   fetches_.emplace(ticket, handle);
   return ticket;
 }

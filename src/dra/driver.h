@@ -56,8 +56,7 @@ class Driver final : private draplugin::ClaimSource,
                      private draplugin::ClaimObserver {
  public:
   // `resources`: the whole config's; the driver serves those with serve: dra or both.
-  static Result<std::unique_ptr<Driver>> create(reactor::Reactor& reactor,
-                                                DriverSettings settings,
+  static Result<std::unique_ptr<Driver>> create(reactor::Reactor& reactor, DriverSettings settings,
                                                 const std::vector<config::Resource>& resources,
                                                 DriverObserver* observer,
                                                 reactor::OpScope* parent = nullptr);
@@ -105,8 +104,8 @@ class Driver final : private draplugin::ClaimSource,
   class PublisherApi final : public SliceApi {
    public:
     explicit PublisherApi(kubeapi::ApiClient& api) : api_(api) {}
-    void request(std::string_view method, std::string path, std::string body,
-                 Done done) override;
+    void request(std::string_view method, std::string path, std::string body, Done done) override;
+    void watch(std::string path, std::function<void(std::string_view)> onLine, Done onEnd) override;
     void cancelAll() override;
 
    private:

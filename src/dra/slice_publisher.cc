@@ -95,6 +95,11 @@ void SlicePublisher::onListed(SliceApi::Response response) {
   }
   for (PublishedSlice& slice : page->first) listing_.push_back(std::move(slice));
   if (!page->second.empty()) return list(std::move(page->second));
+  if (layout_.parseListVersion) {
+    if (auto version = layout_.parseListVersion(response.body); version) {
+      watchVersion_ = std::move(*version);
+    }
+  }
   published_.clear();
   for (const PublishedSlice& slice : listing_) {
     published_[slice.name] = slice.resourceVersion;
@@ -105,6 +110,7 @@ void SlicePublisher::onListed(SliceApi::Response response) {
   listing_.clear();
   listed_ = true;
   phase_ = Phase::kIdle;
+  if (!watching_ && layout_.parseEvent) startWatch();
   startRound();
 }
 
@@ -116,11 +122,11 @@ void SlicePublisher::startRound() {
   changedAt_.reset();
   ++generation_;
   std::vector<SliceBody> slices = layout_.build(generation_, published_);
-  std::set<std::string> wanted;
-  for (const SliceBody& slice : slices) wanted.insert(slice.name);
+  wanted_.clear();
+  for (const SliceBody& slice : slices) wanted_.insert(slice.name);
   std::vector<std::string> unwanted;
   for (const auto& [name, version] : published_) {
-    if (!wanted.contains(name)) unwanted.push_back(name);
+    if (!wanted_.contains(name)) unwanted.push_back(name);
   }
   pending_ = slices.size() + unwanted.size();
   if (pending_ == 0) return finishRound();
@@ -225,6 +231,57 @@ void SlicePublisher::relistLater() {
   listed_ = false;
   phase_ = Phase::kWaitingToRetry;
   reactor_.timeout(retryOp_, backoff_.next());
+}
+
+void SlicePublisher::startWatch() {
+  std::string path = layout_.listPath;
+  path += path.find('?') == std::string::npos ? '?' : '&';
+  path += "watch=true&allowWatchBookmarks=true";
+  if (!watchVersion_.empty()) path += "&resourceVersion=" + watchVersion_;
+  watching_ = true;
+  api_.watch(
+      std::move(path), [this](std::string_view line) { onWatchEvent(line); },
+      [this](SliceApi::Response response) { onWatchEnd(std::move(response)); });
+}
+
+void SlicePublisher::onWatchEvent(std::string_view line) {
+  if (phase_ == Phase::kStopped) return;
+  auto event = layout_.parseEvent(line);
+  if (!event) return;  // not ours to judge; the next list sets things right
+  if (event->gone) {
+    watchVersion_.clear();
+    return changedAndRelist();
+  }
+  if (!event->resourceVersion.empty()) watchVersion_ = event->resourceVersion;
+  // Our own deletes come back too: only a slice we still want matters.
+  if (event->deleted && wanted_.contains(event->name)) {
+    ++stats_.deletedByOthers;
+    published_.erase(event->name);
+    changed();
+  }
+}
+
+void SlicePublisher::onWatchEnd(SliceApi::Response response) {
+  watching_ = false;
+  if (phase_ == Phase::kStopped) return;
+  // 410 Gone: too old to resume from; a failed or refused watch may have missed events: list
+  // again (a list in progress, or one waiting to retry, starts the watch when it completes).
+  // Otherwise the API server ended it (its timeout): resume where it left off.
+  if (response.status == 410 || response.status == 0 || response.status >= 300) {
+    watchVersion_.clear();
+    if (phase_ == Phase::kListing || phase_ == Phase::kWaitingToRetry) return;
+    return changedAndRelist();
+  }
+  startWatch();
+}
+
+void SlicePublisher::changedAndRelist() {
+  if (phase_ == Phase::kListing || phase_ == Phase::kWaitingToRetry) return;
+  listed_ = false;
+  dirty_ = true;
+  if (!changedAt_) changedAt_ = std::chrono::steady_clock::now();
+  // A round in flight lists again when it completes (finishRound: !listed_).
+  if (phase_ == Phase::kIdle) relist();
 }
 
 void SlicePublisher::onRetryTimer(int, uint32_t) noexcept {

@@ -10,12 +10,18 @@
 // A conflict (409: the slice changed under us) or a slice that vanished (404) re-lists and runs
 // the round again at once; any other failure (the API server away, 5xx, 429) retries the round
 // after a capped backoff. Either way the failure is in lastError() until a round succeeds.
+//
+// Between rounds it watches the pool's slices from the list's resourceVersion: a slice we want
+// deleted by someone else (the kubelet wipes a driver's slices when the driver's registration
+// goes, as on every kubelet restart) makes a round that puts it back. The watch is re-made from
+// the last resourceVersion seen whenever the API server ends it, and after a list.
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +45,10 @@ class SliceApi {
   virtual ~SliceApi() = default;
   // `done` runs once, later, on the reactor thread, unless cancelAll() comes first.
   virtual void request(std::string_view method, std::string path, std::string body, Done done) = 0;
+  // A watch: `onLine` gets each event line as it comes, `onEnd` its end; both later, on the
+  // reactor thread, unless cancelAll() comes first.
+  virtual void watch(std::string path, std::function<void(std::string_view)> onLine,
+                     Done onEnd) = 0;
   virtual void cancelAll() = 0;
 };
 
@@ -74,15 +84,27 @@ struct SliceLayout {
       parseList;
   // A create or update response: the slice as stored (its new resourceVersion).
   std::function<Result<PublishedSlice>(std::string_view)> parseSlice;
+  // A list's metadata.resourceVersion, where its watch starts.
+  std::function<Result<std::string>(std::string_view)> parseListVersion;
+  // A watch event line: whether it says a slice was deleted, the slice's name, and the
+  // resourceVersion to resume from.
+  struct Event {
+    bool deleted = false;
+    bool gone = false;  // ERROR 410: the resourceVersion is too old; list again
+    std::string name;
+    std::string resourceVersion;
+  };
+  std::function<Result<Event>(std::string_view)> parseEvent;
 };
 
 struct PublisherStats {
-  uint64_t rounds = 0;     // rounds that completed: the pool matched the inventory
-  uint64_t writes = 0;     // creates, updates and deletes acknowledged
-  uint64_t conflicts = 0;  // 409 and 404 answers (re-listed)
-  uint64_t failures = 0;   // other failed requests (retried after a backoff)
-  int64_t generation = 0;  // of the last round that completed
-  size_t slices = 0;       // the pool's slices after it
+  uint64_t rounds = 0;           // rounds that completed: the pool matched the inventory
+  uint64_t writes = 0;           // creates, updates and deletes acknowledged
+  uint64_t conflicts = 0;        // 409 and 404 answers (re-listed)
+  uint64_t failures = 0;         // other failed requests (retried after a backoff)
+  uint64_t deletedByOthers = 0;  // slices we wanted that someone else deleted (put back)
+  int64_t generation = 0;        // of the last round that completed
+  size_t slices = 0;             // the pool's slices after it
   // From the first change a round published to the API server's last acknowledgement of it.
   std::optional<std::chrono::nanoseconds> lastLatency;
 };
@@ -127,6 +149,11 @@ class SlicePublisher {
   // After a failure: list again after the next backoff delay.
   void relistLater();
   void onRetryTimer(int res, uint32_t flags) noexcept;
+  void startWatch();
+  void onWatchEvent(std::string_view line);
+  void onWatchEnd(SliceApi::Response response);
+  // What is there may differ from what we know: list, then publish.
+  void changedAndRelist();
 
   reactor::Reactor& reactor_;
   SliceApi& api_;
@@ -136,8 +163,11 @@ class SlicePublisher {
   Phase phase_ = Phase::kIdle;
   // What the API server holds, as far as we know: name → resourceVersion.
   ResourceVersions published_;
-  std::vector<PublishedSlice> listing_;  // pages so far of a list in progress
-  int64_t generation_ = 0;               // the highest generation seen or written
+  std::vector<PublishedSlice> listing_;        // pages so far of a list in progress
+  std::set<std::string, std::less<>> wanted_;  // the slices of the last round
+  std::string watchVersion_;                   // where the watch resumes
+  bool watching_ = false;
+  int64_t generation_ = 0;  // the highest generation seen or written
   bool listed_ = false;
   bool dirty_ = true;  // a change not yet in a completed round
   bool roundFailed_ = false;

@@ -140,13 +140,15 @@ class Writer {
       if (key.empty()) {
         le.empty() ? sample(series, {}, v) : sample(series, {{"le", le}}, v);
       } else {
-        le.empty() ? sample(series, {{key, value}}, v) : sample(series, {{key, value}, {"le", le}}, v);
+        le.empty() ? sample(series, {{key, value}}, v)
+                   : sample(series, {{key, value}, {"le", le}}, v);
       }
     };
     uint64_t cumulative = 0;
     for (size_t i = 0; i < Metrics::kAllocateBuckets.size(); ++i) {
       cumulative += h.buckets[i];
-      withLe(name + "_bucket", formatValue(Metrics::kAllocateBuckets[i]), std::to_string(cumulative));
+      withLe(name + "_bucket", formatValue(Metrics::kAllocateBuckets[i]),
+             std::to_string(cumulative));
     }
     withLe(name + "_bucket", "+Inf", std::to_string(h.count));
     withLe(name + "_sum", {}, formatValue(h.sum));
@@ -357,8 +359,9 @@ std::string Metrics::renderPrometheus() const {
 
   if (dra_.enabled) {
     name = named("dra_slice_rounds_total");
-    w.family(name, "counter",
-             "Rounds of ResourceSlice writes the API server acknowledged (one pool generation each).");
+    w.family(
+        name, "counter",
+        "Rounds of ResourceSlice writes the API server acknowledged (one pool generation each).");
     w.sample(name, {}, dra_.sliceRounds);
     name = named("dra_slice_publish_seconds");
     w.family(name, "histogram",
@@ -371,7 +374,8 @@ std::string Metrics::renderPrometheus() const {
     if (!dra_.claimSeconds.empty()) {
       name = named("dra_claim_seconds");
       w.family(name, "histogram", "Time to answer the kubelet for one claim, in seconds.");
-      for (const auto& [operation, h] : dra_.claimSeconds) w.histogram(name, "operation", operation, h);
+      for (const auto& [operation, h] : dra_.claimSeconds)
+        w.histogram(name, "operation", operation, h);
     }
     name = named("dra_devices");
     w.family(name, "gauge", "Devices in this node's DRA pool.");

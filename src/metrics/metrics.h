@@ -104,7 +104,7 @@ class Metrics {
     bool enabled = false;
     uint64_t sliceRounds = 0;
     Histogram slicePublish;
-    Results claims;                 // operation → result → count
+    Results claims;                  // operation → result → count
     ByName<Histogram> claimSeconds;  // operation → latency
     size_t devices = 0, slices = 0;
     int64_t generation = 0;

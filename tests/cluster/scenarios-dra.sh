@@ -199,6 +199,8 @@ TEMPLATE
 scenario_dra_extended_resource() {
   # A pod that asks for example.com/zram the device-plugin way, served by DRA through the
   # DeviceClass's extendedResourceName (DRAExtendedResource: GA in 1.37, alpha and off in 1.34).
+  # Every device of the resource is claimed by now: one more for d5.
+  zram_add_advertised >/dev/null
   test_pod d5 $DRA_ZRAM
   if [ "$(minor)" -lt 36 ]; then
     wait_until 30 "d5 unschedulable on $RELEASE (DRAExtendedResource off)" eval \
@@ -245,8 +247,9 @@ scenario_dra_kubelet_restart() {
   local before; before="$(dra_pods_snapshot)"
   local t0 mark; t0="$(now_ms)"; mark="$(kubelet_log_lines)"
   restart_kubelet
+  # The kubelet's DRA plugin manager (--v=2) once it has dialled the endpoint GetInfo named.
   wait_until 60 "the kubelet registered the DRA driver again" eval \
-    "kubelet_log_since $mark | grep -q 'Register new plugin.*$DRIVER\|DRA plugin.*registered.*$DRIVER\|\"Registered DRA plugin\".*$DRIVER\|pluginName=\"$DRIVER\"'"
+    "kubelet_log_since $mark | grep -q '\"Connection changed\".*driverName=\"$DRIVER\".*connected=true'"
   figure "DRA: kubelet restart to the driver registered again: $(($(now_ms) - t0)) ms (upper bound: log polling)"
   expect "node Ready" k wait --for=condition=Ready "node/$NODE" --timeout=60s
   expect "running DRA pods untouched by the kubelet restart" dra_pods_undisturbed "$before"

@@ -25,9 +25,13 @@ class ScriptedApi final : public SliceApi {
   void request(std::string_view method, std::string path, std::string body, Done done) override {
     sent.push_back({std::string(method), std::move(path), std::move(body), std::move(done)});
   }
+  void watch(std::string path, std::function<void(std::string_view)> onLine, Done onEnd) override {
+    watches.push_back({std::move(path), std::move(onLine), std::move(onEnd)});
+  }
   void cancelAll() override {
     ++cancels;
     sent.clear();
+    watches.clear();
   }
   // Answers the oldest request still open.
   Sent answer(int status, std::string body = {}) {
@@ -37,7 +41,13 @@ class ScriptedApi final : public SliceApi {
     s.done(Response{status, std::move(body), status == 0 ? "connection refused" : ""});
     return s;
   }
+  struct Watch {
+    std::string path;
+    std::function<void(std::string_view)> onLine;
+    Done onEnd;
+  };
   std::deque<Sent> sent;
+  std::vector<Watch> watches;
   int cancels = 0;
 };
 
@@ -88,6 +98,24 @@ struct Rig {
     };
     layout.parseList = parseList;
     layout.parseSlice = parseSlice;
+    layout.parseListVersion = [](std::string_view) -> udp::Result<std::string> {
+      return std::string("100");
+    };
+    // Events are "DELETED name rv", "MODIFIED name rv" or "GONE".
+    layout.parseEvent = [](std::string_view line) -> udp::Result<udp::dra::SliceLayout::Event> {
+      udp::dra::SliceLayout::Event event;
+      std::string text(line);
+      if (text == "GONE") {
+        event.gone = true;
+        return event;
+      }
+      size_t a = text.find(' '), b = text.rfind(' ');
+      if (a == std::string::npos || a == b) return udp::makeError(-1, "bad event");
+      event.deleted = text.substr(0, a) == "DELETED";
+      event.name = text.substr(a + 1, b - a - 1);
+      event.resourceVersion = text.substr(b + 1);
+      return event;
+    };
     publisher = std::make_unique<SlicePublisher>(
         *reactor, api, std::move(layout), nullptr, [this](std::chrono::nanoseconds) { ++rounds; },
         udp::BackoffTiming{1ms, 4ms});
@@ -255,4 +283,39 @@ TEST_CASE("stop cancels what is in flight and sends nothing more") {
   CHECK(rig.api.cancels == 1);
   rig.publisher->changed();
   CHECK(rig.api.sent.empty());
+}
+
+TEST_CASE("a wanted slice deleted by someone else is put back; our own deletes are not") {
+  Rig rig({"n1-a"});
+  rig.publisher->start();
+  rig.api.answer(200, "n1-a:3:1 n1-old:4:1");
+  REQUIRE(rig.api.watches.size() == 1);
+  CHECK(rig.api.watches[0].path ==
+        "/slices?fieldSelector=spec.nodeName=n1&watch=true&allowWatchBookmarks=true&"
+        "resourceVersion=100");
+  rig.api.answer(200, "n1-a:5:2");
+  rig.api.answer(200);  // n1-old deleted by us
+  CHECK(rig.rounds == 1);
+  rig.api.watches[0].onLine("DELETED n1-old 6");  // ours: nothing to do
+  CHECK(rig.api.sent.empty());
+  rig.api.watches[0].onLine("MODIFIED n1-a 7");
+  CHECK(rig.api.sent.empty());
+  rig.api.watches[0].onLine("DELETED n1-a 8");  // the kubelet wiped it
+  REQUIRE(rig.api.sent.size() == 1);
+  CHECK(rig.api.sent[0].method == "POST");
+  CHECK(rig.api.sent[0].body == "n1-a@3()");
+  rig.api.answer(201, "n1-a:9:3");
+  CHECK(rig.publisher->stats().deletedByOthers == 1);
+  CHECK(rig.publisher->upToDate());
+
+  // The API server ends the watch: it resumes from the last version seen.
+  auto end = std::move(rig.api.watches[0].onEnd);
+  rig.api.watches.clear();
+  end({200, {}, {}});
+  REQUIRE(rig.api.watches.size() == 1);
+  CHECK(rig.api.watches[0].path.ends_with("&resourceVersion=8"));
+  // Too old to resume: list again, then watch from the list.
+  rig.api.watches[0].onLine("GONE");
+  REQUIRE(rig.api.sent.size() == 1);
+  CHECK(rig.api.sent[0].method == "GET");
 }
