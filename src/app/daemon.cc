@@ -210,11 +210,17 @@ ResourceRuntime* Daemon::find(std::string_view resource) {
 }
 
 void Daemon::upsertDevice(std::string_view resource, plugin::Device device) {
+  ResourceRuntime* runtime = find(resource);
   if (driver_ && driver_->serves(resource)) {
     if (scanned_) (*scanned_)[std::string(resource)].insert(device.id);
+    // A resource served through DRA only has no runtime: its health changes are audited here.
+    std::optional<plugin::Device> before;
+    if (const plugin::Device* old = driver_->device(resource, device.id)) before = *old;
     driver_->upsertDevice(resource, device);
+    if (runtime == nullptr && before != device) {
+      accounting_.deviceChanged(resource, before ? &*before : nullptr, &device);
+    }
   }
-  ResourceRuntime* runtime = find(resource);
   if (runtime == nullptr) return;
   if (scanned_) (*scanned_)[std::string(resource)].insert(device.id);
   plugin::Inventory& inventory = runtime->service().inventory();
@@ -227,8 +233,13 @@ void Daemon::upsertDevice(std::string_view resource, plugin::Device device) {
 }
 
 void Daemon::removeDevice(std::string_view resource, std::string_view id) {
-  if (driver_) driver_->removeDevice(resource, id);
   ResourceRuntime* runtime = find(resource);
+  if (driver_) {
+    std::optional<plugin::Device> before;
+    if (const plugin::Device* old = driver_->device(resource, id)) before = *old;
+    driver_->removeDevice(resource, id);
+    if (runtime == nullptr && before) accounting_.deviceChanged(resource, &*before, nullptr);
+  }
   if (runtime == nullptr) return;
   plugin::Inventory& inventory = runtime->service().inventory();
   const plugin::Device* old = inventory.find(id);

@@ -286,6 +286,12 @@ void Driver::healthChanged(const std::string& name, const Entry* entry, bool rem
   healthChanges_.push_back(std::move(health));
 }
 
+const plugin::Device* Driver::device(std::string_view resource, std::string_view id) const {
+  auto it = devices_.find(deviceNameFor(resource, id));
+  if (it == devices_.end() || it->second.resource->name != resource) return nullptr;
+  return &it->second.device;
+}
+
 std::vector<std::pair<std::string, std::string>> Driver::deviceKeys() const {
   std::vector<std::pair<std::string, std::string>> keys;
   for (const auto& [name, entry] : devices_)

@@ -70,6 +70,8 @@ class Driver final : private draplugin::ClaimSource,
   // The device source's news, for resources this driver serves (others are ignored).
   void upsertDevice(std::string_view resource, const plugin::Device& device);
   void removeDevice(std::string_view resource, std::string_view id);
+  // The device of `resource` with `id` in the pool, or null.
+  const plugin::Device* device(std::string_view resource, std::string_view id) const;
   // (resource, device ID) of every device in the pool: a rescan removes those it did not see.
   std::vector<std::pair<std::string, std::string>> deviceKeys() const;
   // End of a reactor turn: one pool generation and one health message for the turn's changes.
