@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <set>
 
-#include "util/utf8.h"
 #include "util/log.h"
+#include "util/utf8.h"
 
 namespace udp::draplugin {
 namespace {

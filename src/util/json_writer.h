@@ -44,5 +44,4 @@ class JsonWriter {
 // that would reject the whole line. Well-formed UTF-8 passes through unescaped.
 void appendJsonString(std::string& out, std::string_view text);
 
-
 }  // namespace udp
