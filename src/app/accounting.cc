@@ -122,6 +122,30 @@ void Accounting::kubeletRestarted(std::string_view kubeletDir) {
   audit(audit::renderAuditLine(audit::KubeletRestartAudit{std::string(kubeletDir)}, now()));
 }
 
+void Accounting::draSlicesPublished(std::chrono::nanoseconds latency) {
+  metrics_.draSlicesPublished(std::chrono::duration<double>(latency).count());
+}
+
+void Accounting::draClaim(const draplugin::ClaimEvent& event, std::string_view driver) {
+  bool prepare = event.operation == draplugin::ClaimOperation::kPrepare;
+  std::string result = !event.error.empty() ? "failed" : event.repeated ? "repeated" : "ok";
+  metrics_.draClaim(prepare ? "prepare" : "unprepare", result,
+                    std::chrono::duration<double>(event.latency).count());
+  audit::ClaimAudit line{.prepare = prepare,
+                         .driver = std::string(driver),
+                         .namespace_ = event.namespaceName,
+                         .claim = event.name,
+                         .uid = event.uid,
+                         .result = result,
+                         .message = event.error};
+  for (const dra::ConsumerReference& consumer : event.reservedFor)
+    line.pods.push_back(consumer.name);
+  for (const draplugin::PreparedDevice& device : event.devices) {
+    line.devices.push_back(device.poolName + "/" + device.deviceName);
+  }
+  audit(audit::renderAuditLine(line, now()));
+}
+
 void Accounting::componentUp(std::string_view component) {
   metrics_.setComponentUp(component, true);
   if (auto it = down_.find(component); it != down_.end()) down_.erase(it);

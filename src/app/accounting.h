@@ -4,12 +4,14 @@
 // health endpoints, the audit log, and who holds a device (PodResources). The daemon reports
 // events here; nothing here decides anything about devices or the kubelet.
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "audit/audit_log.h"
 #include "audit/audit_record.h"
+#include "draplugin/claim_observer.h"
 #include "governance/describe.h"
 #include "grpc/status.h"
 #include "kubelet/pod_resources.h"
@@ -33,6 +35,8 @@ inline constexpr std::string_view kKubeletDirWatchComponent = "kubelet_dir_watch
 // registration: pluginWatcher only: the watch on pluginSocketDir (kubelet_dir_watch then watches
 // the kubelet's plugins_registry).
 inline constexpr std::string_view kPluginSocketDirWatchComponent = "plugin_socket_dir_watch";
+// The DRA driver: its API server connection and pool, and its registration with the kubelet.
+inline constexpr std::string_view kDraDriverComponent = "dra_driver";
 
 // What the accounting side asks of the daemon, for /readyz and /describe.
 class DaemonView {
@@ -73,6 +77,15 @@ class Accounting final : public plugin::ServiceObserver {
   void componentDown(std::string_view component, std::string_view cause);
   // "component: cause" for each failing one, "; "-separated; empty when none fails.
   std::string failingComponents() const;
+
+  // The DRA driver: a round of slice writes acknowledged; a claim prepared or unprepared (an
+  // audit line and its metrics); its state, at every turn's end.
+  void draSlicesPublished(std::chrono::nanoseconds latency);
+  void draClaim(const draplugin::ClaimEvent& event, std::string_view driver);
+  void draState(size_t devices, size_t slices, int64_t generation, bool apiConnected,
+                uint64_t apiErrors, uint64_t sliceWriteFailures) {
+    metrics_.setDraState(devices, slices, generation, apiConnected, apiErrors, sliceWriteFailures);
+  }
 
   void onAllocate(const plugin::AllocationOutcome& outcome) override;
   void onPreStart(const plugin::AllocationOutcome& outcome) override;

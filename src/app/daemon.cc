@@ -1,10 +1,12 @@
 #include "app/daemon.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 
 #include "app/reload_plan.h"
+#include "config/dra_names.h"
 #include "util/log.h"
 #include "util/unix_socket.h"
 
@@ -23,6 +25,37 @@ constexpr auto kHandOverLimit = std::chrono::seconds(2);
 const std::string& watchedDir(const config::Config& config) {
   return config.registration == config::RegistrationMode::kPluginWatcher ? config.pluginsRegistryDir
                                                                          : config.kubeletDir;
+}
+
+bool servedByDevicePlugin(const config::Resource& resource) {
+  return resource.serve != config::Serve::kDra;
+}
+
+// The resources that get a device-plugin runtime (serve: devicePlugin or both).
+std::vector<config::Resource> devicePluginResources(const config::Config& config) {
+  std::vector<config::Resource> out;
+  for (const config::Resource& resource : config.resources) {
+    if (servedByDevicePlugin(resource)) out.push_back(resource);
+  }
+  return out;
+}
+
+// The resources the DRA driver serves (serve: dra or both); none without a dra block.
+std::vector<config::Resource> draResources(const config::Config& config) {
+  std::vector<config::Resource> out;
+  if (!config.dra) return out;
+  for (const config::Resource& resource : config.resources) {
+    if (!servedByDevicePlugin(resource) || resource.serve == config::Serve::kBoth) {
+      out.push_back(resource);
+    }
+  }
+  return out;
+}
+
+std::string hostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return {};
+  return name;
 }
 
 }  // namespace
@@ -66,10 +99,16 @@ Result<void> Daemon::start() {
     if (auto r = socketDirWatch_->start(); !r) return r;
   }
   reactor_.addTurnEndHook([this] { onTurnEnd(); });
-  for (const config::Resource& resource : config_.resources) {
+  for (const config::Resource& resource : devicePluginResources(config_)) {
     resources_.push_back(makeRuntime(resource));
   }
+  if (auto r = startDriver(); !r) return r;
   if (auto r = startSource(false); !r) return r;
+  // After the first scan: the driver publishes the pool it found, not an empty one first.
+  if (driver_) {
+    if (auto r = driver_->start(); !r)
+      return makeError(r.error().code, "DRA driver: " + r.error().message);
+  }
   systemd_.start();
   // Serve before registering: the kubelet dials back inside Register.
   for (auto& runtime : resources_) {
@@ -77,6 +116,54 @@ Result<void> Daemon::start() {
   }
   started_ = true;
   return {};
+}
+
+Result<void> Daemon::startDriver() {
+  std::vector<config::Resource> served = draResources(config_);
+  if (served.empty()) return {};
+  const char* env = getenv("NODE_NAME");
+  auto node = config::resolveNodeName(
+      config_.dra->nodeName, env ? std::optional<std::string_view>(env) : std::nullopt, hostName());
+  if (!node) return makeError(node.error().code, "DRA driver: node name: " + node.error().message);
+  auto api = dra::apiClientConfig(*config_.dra);
+  if (!api) return makeError(api.error().code, "DRA driver: " + api.error().message);
+  dra::DriverSettings settings{.dra = *config_.dra,
+                               .nodeName = *node,
+                               .cdiDir = config_.cdiDir,
+                               .api = std::move(*api),
+                               .registration = options_.registration};
+  auto driver = dra::Driver::create(reactor_, std::move(settings), served, this);
+  if (!driver) return makeError(driver.error().code, "DRA driver: " + driver.error().message);
+  driver_ = std::move(*driver);
+  logInfo("DRA driver " + config_.dra->driverName + " for node " + *node + ": " +
+          std::to_string(served.size()) + " resources, API server " +
+          driver_->api().config().server);
+  return {};
+}
+
+void Daemon::slicesPublished(std::chrono::nanoseconds latency) {
+  accounting_.draSlicesPublished(latency);
+}
+
+void Daemon::claimHandled(const draplugin::ClaimEvent& event) {
+  accounting_.draClaim(event, config_.dra ? config_.dra->driverName : std::string());
+}
+
+void Daemon::reportDriver() {
+  if (!driver_) return;
+  const dra::PublisherStats& stats = driver_->publisherStats();
+  accounting_.draState(driver_->deviceCount(), stats.slices, stats.generation,
+                       driver_->apiConnected(), driver_->api().errors(), stats.failures);
+  std::string problem = started_ ? driver_->problem() : std::string();
+  if (problem == driverProblem_) return;
+  if (problem.empty()) {
+    logInfo("DRA driver: API server connected, pool published, registered with the kubelet");
+    accounting_.componentUp(kDraDriverComponent);
+  } else {
+    logWarning("DRA driver: " + problem + "; retrying");
+    accounting_.componentDown(kDraDriverComponent, problem);
+  }
+  driverProblem_ = std::move(problem);
 }
 
 Result<void> Daemon::startSource(bool reconcile) {
@@ -98,6 +185,12 @@ Result<void> Daemon::startSource(bool reconcile) {
         }
         for (const std::string& id : stale) removeDevice(name, id);
       }
+      if (driver_) {
+        for (const auto& [resource, id] : driver_->deviceKeys()) {
+          auto it = seen.find(resource);
+          if (it == seen.end() || !it->second.contains(id)) removeDevice(resource, id);
+        }
+      }
     }
   }
   if (!started) {
@@ -118,6 +211,16 @@ ResourceRuntime* Daemon::find(std::string_view resource) {
 
 void Daemon::upsertDevice(std::string_view resource, plugin::Device device) {
   ResourceRuntime* runtime = find(resource);
+  if (driver_ && driver_->serves(resource)) {
+    if (scanned_) (*scanned_)[std::string(resource)].insert(device.id);
+    // A resource served through DRA only has no runtime: its health changes are audited here.
+    std::optional<plugin::Device> before;
+    if (const plugin::Device* old = driver_->device(resource, device.id)) before = *old;
+    driver_->upsertDevice(resource, device);
+    if (runtime == nullptr && before != device) {
+      accounting_.deviceChanged(resource, before ? &*before : nullptr, &device);
+    }
+  }
   if (runtime == nullptr) return;
   if (scanned_) (*scanned_)[std::string(resource)].insert(device.id);
   plugin::Inventory& inventory = runtime->service().inventory();
@@ -131,6 +234,12 @@ void Daemon::upsertDevice(std::string_view resource, plugin::Device device) {
 
 void Daemon::removeDevice(std::string_view resource, std::string_view id) {
   ResourceRuntime* runtime = find(resource);
+  if (driver_) {
+    std::optional<plugin::Device> before;
+    if (const plugin::Device* old = driver_->device(resource, id)) before = *old;
+    driver_->removeDevice(resource, id);
+    if (runtime == nullptr && before) accounting_.deviceChanged(resource, &*before, nullptr);
+  }
   if (runtime == nullptr) return;
   plugin::Inventory& inventory = runtime->service().inventory();
   const plugin::Device* old = inventory.find(id);
@@ -141,7 +250,8 @@ void Daemon::removeDevice(std::string_view resource, std::string_view id) {
 }
 
 bool Daemon::ready() const {
-  if (stopping_ || resources_.empty()) return false;
+  if (stopping_ || (resources_.empty() && !driver_)) return false;
+  if (driver_ && !driver_->problem().empty()) return false;
   return std::all_of(resources_.begin(), resources_.end(), [](const auto& r) {
     // A list withheld for its size leaves the kubelet with an older one: not ready.
     return r->registered() && r->service().streamCount() > 0 && !r->service().listWithheld();
@@ -258,7 +368,12 @@ void Daemon::reload() {
   }
   std::vector<config::Resource> running;
   for (const auto& runtime : resources_) running.push_back(runtime->resource());
-  ReloadPlan plan = planReload(running, next->resources);
+  std::vector<config::Resource> nextRuntimes = devicePluginResources(*next);
+  ReloadPlan plan = planReload(running, nextRuntimes);
+  // The driver is made for its block and resources: a change of either makes a new one, which
+  // takes the pool over from its predecessor (it lists the slices and updates them).
+  bool newDriver = next->dra != config_.dra || draResources(*next) != draResources(config_) ||
+                   (driver_ && next->cdiDir != config_.cdiDir);
   // Retired first: a changed resource's new runtime listens on the same socket path.
   //
   // A changed resource's new runtime registers the same name, and a v1.34 kubelet keeps one
@@ -272,7 +387,7 @@ void Daemon::reload() {
     const std::string& name = old.resource().name;
     logInfo("reload: resource removed or changed", {{"resource", name}});
     accounting_.forgetResource(name);
-    if (std::any_of(next->resources.begin(), next->resources.end(),
+    if (std::any_of(nextRuntimes.begin(), nextRuntimes.end(),
                     [&](const config::Resource& r) { return r.name == name; })) {
       old.handOver(kHandOverLimit);
     } else {
@@ -280,14 +395,25 @@ void Daemon::reload() {
     }
     retiredResources_.push_back(std::move(resources_[i]));
   }
+  if (newDriver && driver_) {
+    logInfo("reload: the DRA block or its resources changed; the DRA driver starts again");
+    driver_->stop();
+    retiredDrivers_.push_back(std::move(driver_));
+  }
   config_ = std::move(*next);
+  if (newDriver) {
+    if (auto r = startDriver(); !r) {
+      logError("reload: " + r.error().message + "; no DRA driver until the config is fixed");
+      accounting_.componentDown(kDraDriverComponent, r.error().message);
+    }
+  }
   std::vector<std::unique_ptr<ResourceRuntime>> runtimes;
   std::vector<size_t> made;
   for (size_t i = 0; i < plan.keep.size(); ++i) {
     if (plan.keep[i]) {
       runtimes.push_back(std::move(resources_[*plan.keep[i]]));
     } else {
-      runtimes.push_back(makeRuntime(config_.resources[i]));
+      runtimes.push_back(makeRuntime(nextRuntimes[i]));
       made.push_back(i);
     }
   }
@@ -298,11 +424,17 @@ void Daemon::reload() {
   reactor_.cancel(sourceRetryOp_);
   sourceBackoff_.reset();
   if (auto r = startSource(true); !r) restartSourceLater(r.error());
+  if (newDriver && driver_) {
+    if (auto r = driver_->start(); !r) {
+      logError("reload: DRA driver: " + r.error().message);
+      accounting_.componentDown(kDraDriverComponent, r.error().message);
+    }
+  }
   for (size_t i : made) {
-    if (predecessorInFlight(config_.resources[i].name)) {
+    if (predecessorInFlight(nextRuntimes[i].name)) {
       resources_[i]->holdRegistration();
     } else if (auto r = resources_[i]->registration().start(); !r) {
-      logError("reload: " + r.error().message, {{"resource", config_.resources[i].name}});
+      logError("reload: " + r.error().message, {{"resource", nextRuntimes[i].name}});
     }
   }
   logInfo("reload: " + std::to_string(resources_.size()) + " resources, " +
@@ -375,6 +507,7 @@ void Daemon::requestStop() {
   for (auto& runtime : resources_) runtime->shutDown();
   // Those a reload handed over still hold the kubelet's connections.
   for (auto& runtime : retiredResources_) runtime->shutDown();
+  if (driver_) driver_->stop();
   accounting_.stop();
   reactor_.timeout(drainOp_, kDrainLimit);
 }
@@ -398,6 +531,12 @@ void Daemon::onTurnEnd() {
     registered += runtime->registered();
     devices += inventory.devices().size();
   }
+  if (driver_) {
+    driver_->turnEnd();
+    reportDriver();
+  }
+  for (auto& driver : retiredDrivers_) driver->turnEnd();
+  std::erase_if(retiredDrivers_, [](const auto& d) { return d->idle(); });
   accounting_.sweep();
   systemd_.update(registered, resources_.size(), devices);
   for (auto& runtime : retiredResources_) runtime->turnEnd();

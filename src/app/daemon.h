@@ -22,6 +22,7 @@
 #include "app/signals.h"
 #include "app/systemd_status.h"
 #include "config/config.h"
+#include "dra/driver.h"
 #include "kubelet/directory_watch.h"
 #include "plugin/device_source.h"
 #include "reactor/reactor.h"
@@ -38,7 +39,8 @@ struct DaemonOptions {
 
 class Daemon final : public plugin::DeviceSink,
                      private kubelet::DirectoryListener,
-                     private DaemonView {
+                     private DaemonView,
+                     private dra::DriverObserver {
  public:
   using SourceFactory = std::function<std::unique_ptr<plugin::DeviceSource>(const config::Config&)>;
   Daemon(reactor::Reactor& reactor, config::Config config, SourceFactory makeSource,
@@ -95,6 +97,15 @@ class Daemon final : public plugin::DeviceSink,
     Daemon& daemon_;
   };
 
+  // dra::DriverObserver
+  void slicesPublished(std::chrono::nanoseconds latency) override;
+  void claimHandled(const draplugin::ClaimEvent& event) override;
+
+  // The DRA driver of config_, when it has a dra block and a resource served through DRA.
+  Result<void> startDriver();
+  // Turn end: the driver's state into metrics, and its failures into /readyz and the log.
+  void reportDriver();
+
   bool pluginWatcher() const {
     return config_.registration == config::RegistrationMode::kPluginWatcher;
   }
@@ -126,6 +137,9 @@ class Daemon final : public plugin::DeviceSink,
   std::vector<std::unique_ptr<plugin::DeviceSource>> retiredSources_;
   std::vector<std::unique_ptr<ResourceRuntime>> resources_;
   std::vector<std::unique_ptr<ResourceRuntime>> retiredResources_;
+  std::unique_ptr<dra::Driver> driver_;
+  std::vector<std::unique_ptr<dra::Driver>> retiredDrivers_;  // stopped, until idle
+  std::string driverProblem_;  // as last reported: a change is logged once
   // The kubelet's device-plugin directory, or with registration: pluginWatcher its
   // plugins_registry.
   kubelet::DirectoryWatch watch_;

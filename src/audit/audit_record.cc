@@ -104,4 +104,20 @@ std::string renderAuditLine(const DroppedAudit& event, AuditTime time) {
   return finish(json);
 }
 
+std::string renderAuditLine(const ClaimAudit& event, AuditTime time) {
+  JsonWriter json =
+      beginLine(time, event.prepare ? "dra-prepare" : "dra-unprepare", &event.driver, event.result);
+  json.key("namespace").value(event.namespace_);
+  json.key("claim").value(event.claim);
+  json.key("uid").value(event.uid);
+  json.key("pods").beginArray();
+  for (const std::string& pod : event.pods) json.value(pod);
+  json.endArray();
+  json.key("devices").beginArray();
+  for (const std::string& device : event.devices) json.value(device);
+  json.endArray();
+  json.key("message").value(event.message);
+  return finish(json);
+}
+
 }  // namespace udp::audit

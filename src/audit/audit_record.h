@@ -70,6 +70,20 @@ struct KubeletRestartAudit {
   std::string kubeletDir{};
 };
 
+// A ResourceClaim the DRA driver prepared or unprepared for the kubelet (event "dra-prepare" or
+// "dra-unprepare"); `resource` is the driver's name.
+struct ClaimAudit {
+  bool prepare = true;
+  std::string driver{};
+  std::string namespace_{};
+  std::string claim{};
+  std::string uid{};
+  std::vector<std::string> pods{};     // status.reservedFor: the pods' names (same namespace)
+  std::vector<std::string> devices{};  // "<pool>/<device>"
+  std::string result = "ok";           // ok | repeated | failed
+  std::string message{};               // why it failed
+};
+
 // Written by the audit log itself once space returns after lines were dropped, so a gap in the
 // record is never silent.
 struct DroppedAudit {
@@ -83,5 +97,6 @@ std::string renderAuditLine(const HealthAudit& event, AuditTime time);
 std::string renderAuditLine(const RegistrationAudit& event, AuditTime time);
 std::string renderAuditLine(const KubeletRestartAudit& event, AuditTime time);
 std::string renderAuditLine(const DroppedAudit& event, AuditTime time);
+std::string renderAuditLine(const ClaimAudit& event, AuditTime time);
 
 }  // namespace udp::audit

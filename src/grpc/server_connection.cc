@@ -1,5 +1,9 @@
 #include "grpc/server_connection.h"
 
+#include <errno.h>
+
+#include <algorithm>
+
 #include "grpc/timeout.h"
 
 namespace udp::grpc {
@@ -71,9 +75,19 @@ class ServerConnection::Call final : public ServerStream {
     return trailers;
   }
 
+  // A deferred unary call's grpc-timeout ran out before the service answered.
+  void onDeadline(int res, uint32_t) noexcept {
+    if (res == -ECANCELED || !deferred_) return;
+    owner_.detachDeferred(*this);
+    if (!done_) owner_.respondStatus(*this, {StatusCode::kDeadlineExceeded, "deadline exceeded"});
+  }
+
   ServerConnection& owner_;
   int32_t stream_;
   FrameDecoder decoder_;
+  // A deferred unary call waiting for the service's answer; shared with its UnaryResponder.
+  std::shared_ptr<DeferredUnary> deferred_;
+  reactor::Op deadlineOp_{reactor::bindOp<&Call::onDeadline>(this, owner_.scope_)};
   std::vector<std::string> messages_;
   std::string method_, scheme_, path_, authority_, contentType_, timeout_;
   bool headersDone_ = false;
@@ -84,13 +98,16 @@ class ServerConnection::Call final : public ServerStream {
 
 ServerConnection::ServerConnection(reactor::Reactor& reactor, UniqueFd fd, Service& service,
                                    const ServerLimits& limits, reactor::OpScope* parent)
-    : service_(service),
+    : reactor_(reactor),
+      service_(service),
       maxMessageSize_(limits.maxMessageSize),
-      http2_(reactor, std::move(fd), http2::Role::kServer, *this, http2Limits(limits), parent) {}
+      scope_(parent),
+      http2_(reactor, std::move(fd), http2::Role::kServer, *this, http2Limits(limits), &scope_) {}
 
 ServerConnection::~ServerConnection() {
   for (auto& [id, call] : calls_) {
     if (call->streaming_) service_.streamClosed(*call);
+    detachDeferred(*call);
   }
 }
 
@@ -105,11 +122,26 @@ void ServerConnection::closeGracefully() {
     Call* call = findCall(id);
     if (call != nullptr && call->streaming_ && !call->done_) call->finish(Status::Ok());
   }
+  std::vector<int32_t> deferred;
+  for (auto& [id, call] : calls_) {
+    if (call->deferred_) deferred.push_back(id);
+  }
+  for (int32_t id : deferred) {
+    Call* call = findCall(id);
+    if (call == nullptr || !call->deferred_) continue;
+    detachDeferred(*call);
+    if (call->done_) continue;
+    // Headers, then trailers, as a stream ends: the GOAWAY waits for those (a trailers-only
+    // HEADERS still queued in nghttp2 would be dropped by it).
+    http2_.submitResponseHeaders(call->stream_,
+                                 {{":status", "200"}, {"content-type", "application/grpc"}});
+    call->finish({StatusCode::kUnavailable, "the server is closing"});
+  }
   http2_.closeGracefully();
 }
 
 void ServerConnection::sweep() {
-  retired_.clear();
+  std::erase_if(retired_, [](const auto& call) { return !call->deadlineOp_.pending(); });
 }
 
 ServerConnection::Call* ServerConnection::findCall(int32_t stream) {
@@ -217,11 +249,15 @@ void ServerConnection::dispatch(Call& call) {
   call.dispatched_ = true;
   CallContext context{call.path_, call.authority_, std::nullopt};
   if (!call.timeout_.empty()) context.timeout = parseGrpcTimeout(call.timeout_);
+  MethodKind kind = service_.methodKind(call.path_).value_or(MethodKind::kUnary);
+  if (kind == MethodKind::kDeferredUnary) {
+    dispatchDeferred(call, context);
+    return;
+  }
   std::string_view request = call.messages_.front();
-  http2::Headers headers{{":status", "200"}, {"content-type", "application/grpc"}};
-
-  if (service_.methodKind(call.path_) == MethodKind::kServerStreaming) {
-    http2_.submitResponseHeaders(call.stream_, headers);
+  if (kind == MethodKind::kServerStreaming) {
+    http2_.submitResponseHeaders(call.stream_,
+                                 {{":status", "200"}, {"content-type", "application/grpc"}});
     call.streaming_ = true;
     Status status = service_.openStream(context, request, call);
     call.messages_.clear();
@@ -236,6 +272,48 @@ void ServerConnection::dispatch(Call& call) {
   Status status = service_.handleUnary(context, request, response);
   call.messages_.clear();
   release(call);
+  respondUnary(call, status, response);
+}
+
+void ServerConnection::dispatchDeferred(Call& call, const CallContext& context) {
+  // The request leaves the receive window now: a call waiting on someone else must not hold the
+  // peer's flow control.
+  std::string request = std::move(call.messages_.front());
+  call.messages_.clear();
+  release(call);
+  auto deferred = std::make_shared<DeferredUnary>();
+  Call* raw = &call;
+  deferred->answer = [this, raw](const Status& status, std::string_view response) {
+    answerDeferred(*raw, status, response);
+  };
+  call.deferred_ = deferred;
+  // A client resets the stream at its deadline too; ours answers DEADLINE_EXCEEDED for clients
+  // that do not. Deadlines beyond a day are left to the client (the reactor's clock arithmetic
+  // would overflow at grpc-timeout's largest values).
+  if (context.timeout && *context.timeout <= std::chrono::hours(24)) {
+    reactor_.timeout(call.deadlineOp_, std::max(*context.timeout, std::chrono::nanoseconds(0)));
+  }
+  service_.startUnary(context, request, UnaryResponder(std::move(deferred)));
+}
+
+void ServerConnection::answerDeferred(Call& call, const Status& status, std::string_view response) {
+  // The responder cleared its side before calling; the timer and our pointer go here.
+  call.deferred_.reset();
+  if (call.deadlineOp_.pending()) reactor_.cancel(call.deadlineOp_);
+  if (!call.done_) respondUnary(call, status, response);
+}
+
+void ServerConnection::detachDeferred(Call& call) {
+  if (call.deadlineOp_.pending()) reactor_.cancel(call.deadlineOp_);
+  if (!call.deferred_) return;
+  std::shared_ptr<DeferredUnary> deferred = std::move(call.deferred_);
+  deferred->answer = nullptr;
+  std::function<void()> onCancel = std::move(deferred->onCancel);
+  deferred->onCancel = nullptr;
+  if (onCancel) onCancel();
+}
+
+void ServerConnection::respondUnary(Call& call, const Status& status, std::string_view response) {
   if (!status.ok()) {
     respondStatus(call, status);
     return;
@@ -246,7 +324,8 @@ void ServerConnection::dispatch(Call& call) {
                              std::to_string(kDefaultMaxMessageSize)});
     return;
   }
-  http2_.submitResponseHeaders(call.stream_, headers);
+  http2_.submitResponseHeaders(call.stream_,
+                               {{":status", "200"}, {"content-type", "application/grpc"}});
   call.queueMessage(response, false);
   call.finish(Status::Ok());
 }
@@ -277,6 +356,7 @@ void ServerConnection::retire(int32_t stream) {
     it->second->streaming_ = false;
     service_.streamClosed(*it->second);
   }
+  detachDeferred(*it->second);
   it->second->done_ = true;
   retired_.push_back(std::move(it->second));
   calls_.erase(it);

@@ -35,10 +35,11 @@ class ServerConnection final : private http2::ConnectionListener {
   ~ServerConnection() override;
 
   void start() { http2_.start(); }
+  // Ends open streams with OK and waiting deferred calls with UNAVAILABLE, then closes.
   void closeGracefully();
   // Frees calls whose streams closed; called by the owner at the end of a reactor turn.
   void sweep();
-  bool finished() const { return http2_.finished(); }
+  bool finished() const { return http2_.finished() && scope_.idle(); }
   // Closed for sending no complete request within ServerLimits::requestTimeout.
   bool timedOut() const { return http2_.timedOut(); }
   // Request bytes received and not yet handled (held against the receive window).
@@ -57,18 +58,28 @@ class ServerConnection final : private http2::ConnectionListener {
 
   Call* findCall(int32_t stream);
   void dispatch(Call& call);
+  void dispatchDeferred(Call& call, const CallContext& context);
+  // The service's answer to a deferred unary call that still waits.
+  void answerDeferred(Call& call, const Status& status, std::string_view response);
+  // Forgets the call's deferred state (the service is told it went away) and its deadline.
+  void detachDeferred(Call& call);
+  void respondUnary(Call& call, const Status& status, std::string_view response);
   void respondStatus(Call& call, const Status& status);
   void respondHttpError(Call& call, int httpStatus);
   void retire(int32_t stream);
   // The call needs no more of its request bytes: the peer may send more.
   void release(Call& call);
 
+  reactor::Reactor& reactor_;
   Service& service_;
   uint32_t maxMessageSize_;
+  // Counts the HTTP/2 connection's ops and the deadline timers of deferred calls; declared before
+  // everything that holds them.
+  reactor::OpScope scope_;
   http2::Connection http2_;
   std::unordered_map<int32_t, std::unique_ptr<Call>> calls_;
   // Calls whose stream closed inside an nghttp2 callback; freed in sweep(), never while a
-  // method of theirs may still be on the stack.
+  // method of theirs may still be on the stack, nor while their deadline timer is in flight.
   std::vector<std::unique_ptr<Call>> retired_;
 };
 

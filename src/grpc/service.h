@@ -4,6 +4,7 @@
 // connection (server_connection.h) turns HTTP/2 streams into calls on a Service.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,7 +14,9 @@
 
 namespace udp::grpc {
 
-enum class MethodKind { kUnary, kServerStreaming };
+// kDeferredUnary: a unary call the service answers later, through a UnaryResponder (when it must
+// ask someone else first, e.g. the API server).
+enum class MethodKind { kUnary, kServerStreaming, kDeferredUnary };
 
 struct CallContext {
   std::string_view path;       // "/package.Service/Method"
@@ -36,6 +39,41 @@ class ServerStream {
   virtual void finish(const Status& status) = 0;
 };
 
+// What a deferred unary call shares between the connection and the service: the connection
+// detaches it when the call goes away, so that a service holding a UnaryResponder never holds a
+// dangling reference.
+struct DeferredUnary {
+  // Answers the call, then detaches; set by the connection while the call is waiting.
+  std::function<void(const Status&, std::string_view response)> answer;
+  // Told once when the call goes away unanswered (peer reset, connection closed, deadline).
+  std::function<void()> onCancel;
+};
+
+// The service's handle on a deferred unary call. Copyable; every copy answers the same call.
+class UnaryResponder {
+ public:
+  explicit UnaryResponder(std::shared_ptr<DeferredUnary> call) : call_(std::move(call)) {}
+
+  // Answers with `response` (serialized) when `status` is OK, else with the status alone. Only
+  // the first answer counts; answering a call that went away does nothing.
+  void finish(const Status& status, std::string_view response = {}) const {
+    if (!call_ || !call_->answer) return;
+    auto answer = std::move(call_->answer);
+    call_->answer = nullptr;
+    call_->onCancel = nullptr;
+    answer(status, response);
+  }
+  // The call still waits for its answer.
+  bool waiting() const { return call_ && call_->answer != nullptr; }
+  // `fn` runs once if the call goes away unanswered; it must not answer this call.
+  void onCancel(std::function<void()> fn) const {
+    if (waiting()) call_->onCancel = std::move(fn);
+  }
+
+ private:
+  std::shared_ptr<DeferredUnary> call_;
+};
+
 class Service {
  public:
   virtual ~Service() = default;
@@ -43,6 +81,11 @@ class Service {
   // Fills `response` (serialized) or returns a non-OK status.
   virtual Status handleUnary(const CallContext& call, std::string_view request,
                              std::string& response) = 0;
+  // kDeferredUnary methods: starts the call; `responder` answers it, now or later.
+  virtual void startUnary(const CallContext& call, std::string_view /*request*/,
+                          UnaryResponder responder) {
+    responder.finish({StatusCode::kUnimplemented, "unknown method " + std::string(call.path)});
+  }
   // Accepts the stream (and may write to it at once) or returns a non-OK status.
   virtual Status openStream(const CallContext& call, std::string_view request,
                             ServerStream& stream) = 0;

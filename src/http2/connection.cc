@@ -104,6 +104,10 @@ Connection::~Connection() {
   nghttp2_session_del(session_);
 }
 
+void Connection::setTransport(std::unique_ptr<Transport> transport) {
+  transport_ = std::move(transport);
+}
+
 void Connection::start() {
   std::vector<nghttp2_settings_entry> settings;
   if (role_ == Role::kServer) {
@@ -123,6 +127,12 @@ void Connection::start() {
   if (role_ == Role::kServer && limits_.requestTimeout.count() > 0) {
     requestDeadline_ = std::chrono::steady_clock::now() + limits_.requestTimeout;
     armTimer();
+  }
+  if (transport_) {
+    if (auto r = transport_->start(); !r) {
+      fail(r.error().message);
+      return;
+    }
   }
   armRecv();
   flush();
@@ -167,17 +177,36 @@ void Connection::onRecv(int res, uint32_t) noexcept {
     return;
   }
   if (res <= 0) {
-    close();
+    fail(res == 0 ? "closed by the peer" : std::string("recv: ") + strerror(-res));
     return;
   }
   if (lingering_) {
     armRecv();  // what the peer sends after our GOAWAY is read and dropped
     return;
   }
-  ++inSession_;
-  Nghttp2Ssize consumed = memRecv(session_, recvBuf_.get(), static_cast<size_t>(res));
-  --inSession_;
+  std::string_view input(reinterpret_cast<const char*>(recvBuf_.get()), static_cast<size_t>(res));
+  if (transport_) {
+    bool wasReady = transport_->ready();
+    framesIn_.clear();
+    if (auto r = transport_->receive(input, framesIn_); !r) {
+      fail(r.error().message);
+      return;
+    }
+    input = framesIn_;
+    if (!wasReady && transport_->ready()) {
+      listener_.onTransportReady();
+      if (closing_) return;
+    }
+  }
+  Nghttp2Ssize consumed = 0;
+  if (!input.empty()) {
+    ++inSession_;
+    consumed = memRecv(session_, reinterpret_cast<const uint8_t*>(input.data()), input.size());
+    --inSession_;
+  }
   if (consumed < 0) {
+    if (error_.empty())
+      error_ = std::string("HTTP/2: ") + nghttp2_strerror(static_cast<int>(consumed));
     // A protocol error: GOAWAY goes out, then the socket closes (closeIfDone: nghttp2 wants
     // neither read nor write after it). Closing here at once lost it: the send was still in
     // flight when shutdown() ran.
@@ -197,21 +226,19 @@ void Connection::flush() {
   if (closing_ || lingering_ || sendOp_.pending() || inSession_ > 0) return;
   sending_.clear();
   sendingOffset_ = 0;
-  while (sending_.size() < kSendChunk) {
-    const uint8_t* data = nullptr;
-    ++inSession_;
-    Nghttp2Ssize n = memSend(session_, &data);
-    --inSession_;
-    if (n < 0) {
-      close();
-      return;
+  if (transport_ == nullptr) {
+    if (!pullFrames(sending_)) return;
+  } else {
+    // Frames wait in nghttp2 until the handshake is done; the handshake's bytes go first.
+    if (transport_->ready()) {
+      framesOut_.clear();
+      if (!pullFrames(framesOut_)) return;
+      if (auto r = transport_->send(framesOut_); !r) {
+        fail(r.error().message);
+        return;
+      }
     }
-    if (n == 0) {
-      // The data provider may just have handed over the last trailers.
-      if (goAwayWhenDrained()) continue;
-      break;
-    }
-    sending_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+    transport_->takeOutput(sending_);
   }
   if (sending_.empty()) {
     closeIfDone();
@@ -221,11 +248,31 @@ void Connection::flush() {
   reactor_.send(sendOp_, fd_.get(), sending_.data(), sending_.size());
 }
 
+bool Connection::pullFrames(std::string& out) {
+  while (out.size() < kSendChunk) {
+    const uint8_t* data = nullptr;
+    ++inSession_;
+    Nghttp2Ssize n = memSend(session_, &data);
+    --inSession_;
+    if (n < 0) {
+      fail(std::string("HTTP/2: ") + nghttp2_strerror(static_cast<int>(n)));
+      return false;
+    }
+    if (n == 0) {
+      // The data provider may just have handed over the last trailers.
+      if (goAwayWhenDrained()) continue;
+      break;
+    }
+    out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+  }
+  return true;
+}
+
 void Connection::onSend(int res, uint32_t) noexcept {
   if (closing_) return;
   if (res == -EINTR || res == -EAGAIN) res = 0;
   if (res < 0) {
-    close();
+    fail(std::string("send: ") + strerror(-res));
     return;
   }
   sendingOffset_ += static_cast<size_t>(res);
@@ -276,6 +323,11 @@ bool Connection::goAwayWhenDrained() {
   }
   goingAway_ = false;
   return nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR) == 0;
+}
+
+void Connection::fail(std::string why) {
+  if (error_.empty()) error_ = std::move(why);
+  close();
 }
 
 void Connection::close() {
@@ -329,6 +381,8 @@ int Connection::onFrameRecv(const nghttp2_frame& frame) {
     listener_.onHeadersDone(frame.hd.stream_id, blockOf(frame), endStream);
   } else if (frame.hd.type == NGHTTP2_DATA && endStream) {
     listener_.onRemoteEnd(frame.hd.stream_id);
+  } else if (frame.hd.type == NGHTTP2_GOAWAY) {
+    listener_.onGoAway(frame.goaway.last_stream_id, frame.goaway.error_code);
   }
   return 0;
 }
@@ -420,14 +474,15 @@ bool Connection::submitHeadersAndEnd(int32_t stream, const Headers& headers) {
   return true;
 }
 
-int32_t Connection::submitRequest(const Headers& headers) {
+int32_t Connection::submitRequest(const Headers& headers, bool body) {
   if (closing_) return -1;
   std::vector<nghttp2_nv> nv = toNv(headers);
   Nghttp2DataProvider provider{};
   UDP_NGHTTP2_SET_READ_CALLBACK(provider, SessionCallbacks::read);
-  int32_t stream = http2::submitRequest(session_, nv.data(), nv.size(), &provider, nullptr);
+  int32_t stream =
+      http2::submitRequest(session_, nv.data(), nv.size(), body ? &provider : nullptr, nullptr);
   if (stream < 0) return stream;
-  out_[stream];
+  if (body) out_[stream];
   flush();
   return stream;
 }
@@ -444,7 +499,8 @@ StreamOutput* Connection::admit(int32_t stream, size_t bytes) {
   if (totalQueued() + bytes > limits_.maxQueuedBytes) {
     // The peer is not reading. Dropping it is the only bound that keeps every other client
     // served.
-    close();
+    fail("the peer is not reading: over " + std::to_string(limits_.maxQueuedBytes) +
+         " bytes queued");
     return nullptr;
   }
   return &it->second;

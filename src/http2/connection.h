@@ -17,6 +17,7 @@
 
 #include "http2/headers.h"
 #include "http2/stream_output.h"
+#include "http2/transport.h"
 #include "reactor/reactor.h"
 #include "util/unique_fd.h"
 
@@ -41,6 +42,11 @@ class ConnectionListener {
   virtual void onStreamClosed(int32_t stream, uint32_t errorCode) = 0;
   // The connection is going away; no stream callback follows. Called once.
   virtual void onConnectionClosed() = 0;
+  // With a Transport: its handshake is done and frames flow from now on.
+  virtual void onTransportReady() {}
+  // The peer sent GOAWAY: streams above `lastStreamId` were not processed (nghttp2 closes them
+  // with REFUSED_STREAM) and no new stream will be; those at or below it still finish.
+  virtual void onGoAway(int32_t /*lastStreamId*/, uint32_t /*errorCode*/) {}
 };
 
 struct ConnectionLimits {
@@ -70,6 +76,9 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
+  // Before start(): the socket carries what `transport` makes of the frames (TLS). Frames wait
+  // until its handshake is done; the listener hears onTransportReady() then.
+  void setTransport(std::unique_ptr<Transport> transport);
   // Sends our SETTINGS (the first frame the peer sees) and starts reading.
   void start();
 
@@ -90,9 +99,9 @@ class Connection {
   void dropQueuedData(int32_t stream);
   // Ends the stream after its queued data: trailers with END_STREAM, or bare END_STREAM.
   bool finishStream(int32_t stream, const Headers& trailers);
-  // Client role: a request whose body follows with queueData/finishStream. Returns the stream
-  // id or a negative nghttp2 error.
-  int32_t submitRequest(const Headers& headers);
+  // Client role: a request whose body follows with queueData/finishStream, or, without `body`,
+  // HEADERS with END_STREAM. Returns the stream id or a negative nghttp2 error.
+  int32_t submitRequest(const Headers& headers, bool body = true);
   void resetStream(int32_t stream, uint32_t errorCode);
 
   // The listener is done with the stream's bytes received so far: the peer may send as many more.
@@ -110,6 +119,9 @@ class Connection {
   bool finished() const { return closing_ && scope_.idle(); }
   // Closed because no complete request arrived within requestTimeout.
   bool timedOut() const { return timedOut_; }
+  // Why the connection closed other than by close(), in one line (the transport's error, "closed
+  // by the peer", ...); empty otherwise.
+  const std::string& error() const { return error_; }
 
   // Pulls frames out of nghttp2 and sends them when no send is in flight.
   void flush();
@@ -122,6 +134,8 @@ class Connection {
   void armTimer();
   void resume(int32_t stream, StreamOutput& out);
   void closeIfDone();
+  void fail(std::string why);
+  bool pullFrames(std::string& out);
   bool goAwayWhenDrained();  // true if it submitted GOAWAY
   size_t totalQueued() const;
   StreamOutput* admit(int32_t stream, size_t bytes);
@@ -157,6 +171,9 @@ class Connection {
   std::unique_ptr<uint8_t[]> recvBuf_;
   std::string sending_;
   size_t sendingOffset_ = 0;
+  std::unique_ptr<Transport> transport_;
+  std::string framesIn_, framesOut_;  // with a transport: the frames before / after it
+  std::string error_;
 
   // Decoded size of the header block being received (RFC 9113 §6.5.2 counting); nghttp2 does
   // not enforce our SETTINGS_MAX_HEADER_LIST_SIZE itself.

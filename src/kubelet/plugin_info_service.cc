@@ -20,6 +20,22 @@ pluginregistration::PluginInfo devicePluginInfo(std::string resourceName,
   return info;
 }
 
+pluginregistration::PluginInfo draPluginInfo(std::string driverName, std::string endpointPath,
+                                             bool healthService) {
+  pluginregistration::PluginInfo info;
+  info.set_type("DRAPlugin");  // pluginregistration/v1 constants.go: DRAPlugin
+  info.set_name(std::move(driverName));
+  info.set_endpoint(std::move(endpointPath));
+  // "<proto package's last part>.<service>", as the kubelet's DRAPluginService constants spell
+  // them; 1.34 and 1.37 pick the first entry they support, in our order.
+  info.add_supported_versions("v1.DRAPlugin");
+  info.add_supported_versions("v1beta1.DRAPlugin");
+  // 1.37 opens the health stream only when this names a version it knows; kubelets before it
+  // call v1alpha1 whenever their ResourceHealthStatus gate is on, whatever is advertised.
+  if (healthService) info.add_supported_versions("v1.DRAResourceHealth");
+  return info;
+}
+
 std::optional<grpc::MethodKind> PluginInfoService::methodKind(std::string_view path) const {
   if (path == kGetInfoPath || path == kNotifyRegistrationStatusPath) {
     return grpc::MethodKind::kUnary;

@@ -50,4 +50,10 @@ class PluginInfoService final : public grpc::Service {
 // path of its device-plugin socket (the kubelet dials it as given), API version v1beta1.
 pluginregistration::PluginInfo devicePluginInfo(std::string resourceName, std::string endpointPath);
 
+// GetInfo's answer for a DRA driver (docs/dra-kubelet.md): type "DRAPlugin", the driver name,
+// the absolute path of its dra.sock, the DRAPlugin services it serves newest first (the kubelet
+// takes the first it knows), and the health service when served on the same socket.
+pluginregistration::PluginInfo draPluginInfo(std::string driverName, std::string endpointPath,
+                                             bool healthService);
+
 }  // namespace udp::kubelet

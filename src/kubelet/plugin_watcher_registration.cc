@@ -31,15 +31,24 @@ PluginWatcherRegistration::PluginWatcherRegistration(reactor::Reactor& reactor,
                                                      std::string resourceName, grpc::Server& server,
                                                      RegistrationTiming timing,
                                                      reactor::OpScope* parent)
+    : PluginWatcherRegistration(
+          reactor, paths.registryDir, registrationSocketFor(resourceName),
+          devicePluginInfo(resourceName, paths.socketDir + "/" + endpointFor(resourceName)), server,
+          timing, parent) {}
+
+PluginWatcherRegistration::PluginWatcherRegistration(
+    reactor::Reactor& reactor, const std::string& registryDir, std::string registrationName,
+    pluginregistration::PluginInfo info, grpc::Server& server, RegistrationTiming timing,
+    reactor::OpScope* parent)
     : reactor_(reactor),
       scope_(parent),
-      resourceName_(std::move(resourceName)),
-      endpointPath_(paths.socketDir + "/" + endpointFor(resourceName_)),
-      registrationPath_(paths.registryDir + "/" + registrationSocketFor(resourceName_)),
-      endpointName_(endpointFor(resourceName_)),
-      registrationName_(registrationSocketFor(resourceName_)),
+      resourceName_(info.name()),
+      endpointPath_(info.endpoint()),
+      registrationPath_(registryDir + "/" + registrationName),
+      endpointName_(endpointPath_.substr(endpointPath_.rfind('/') + 1)),
+      registrationName_(std::move(registrationName)),
       server_(server),
-      service_(devicePluginInfo(resourceName_, endpointPath_), *this),
+      service_(std::move(info), *this),
       registrationServer_(reactor, service_, grpc::ServerLimits{}, &scope_),
       timing_(timing),
       nextRetry_(timing.firstRetry),

@@ -38,6 +38,12 @@ class PluginWatcherRegistration final : public Registrar, private PluginInfoList
   PluginWatcherRegistration(reactor::Reactor& reactor, PluginWatcherPaths paths,
                             std::string resourceName, grpc::Server& server,
                             RegistrationTiming timing = {}, reactor::OpScope* parent = nullptr);
+  // Any plugin type (a DRA driver: draPluginInfo): GetInfo answers `info`, `server` is listened
+  // on info.endpoint() (absolute), the registration socket is <registryDir>/<registrationName>.
+  PluginWatcherRegistration(reactor::Reactor& reactor, const std::string& registryDir,
+                            std::string registrationName, pluginregistration::PluginInfo info,
+                            grpc::Server& server, RegistrationTiming timing = {},
+                            reactor::OpScope* parent = nullptr);
   PluginWatcherRegistration(const PluginWatcherRegistration&) = delete;
   PluginWatcherRegistration& operator=(const PluginWatcherRegistration&) = delete;
 
@@ -51,7 +57,7 @@ class PluginWatcherRegistration final : public Registrar, private PluginInfoList
 
   // An entry of plugins_registry was removed; re-creates our registration socket if it was ours.
   void registryEntryRemoved(std::string_view name);
-  // An entry of the socket directory was removed; serves again if it was our endpoint.
+  // An entry of the endpoint's directory was removed; serves again if it was our endpoint.
   void socketDirEntryRemoved(std::string_view name);
   // A directory was replaced or events were lost: make sure both sockets are ours.
   void recheck();
@@ -80,10 +86,10 @@ class PluginWatcherRegistration final : public Registrar, private PluginInfoList
   void onRetryTimer(int res, uint32_t flags) noexcept;
 
   reactor::Reactor& reactor_;
-  reactor::OpScope scope_;  // counts the retry timer and the registration server's ops
-  std::string resourceName_;
-  std::string endpointPath_;                     // <socketDir>/<resource>.sock, absolute
-  std::string registrationPath_;                 // <registryDir>/<resource>-reg.sock
+  reactor::OpScope scope_;        // counts the retry timer and the registration server's ops
+  std::string resourceName_;      // or the DRA driver's name
+  std::string endpointPath_;      // <socketDir>/<resource>.sock, absolute
+  std::string registrationPath_;  // <registryDir>/<resource>-reg.sock
   std::string endpointName_, registrationName_;  // their file names, as inotify names them
   grpc::Server& server_;                         // the DevicePlugin server, borrowed
   PluginInfoService service_;

@@ -118,16 +118,41 @@ class Writer {
     sample(name, labels, std::to_string(value));
   }
 
-  // A counter family over resource × result.
+  // A counter family over resource (or `key`) × result.
   template <typename Results>
-  void results(std::string_view name, std::string_view help, const Results& results) {
+  void results(std::string_view name, std::string_view help, const Results& results,
+               std::string_view key = "resource") {
     if (results.empty()) return;
     family(name, "counter", help);
     for (const auto& [resource, byResult] : results) {
       for (const auto& [result, count] : byResult) {
-        sample(name, {{"resource", resource}, {"result", result}}, count);
+        sample(name, {{key, resource}, {"result", result}}, count);
       }
     }
+  }
+
+  // One histogram's series over Metrics::kAllocateBuckets, with label `key`="value" unless
+  // `key` is empty.
+  template <typename Histogram>
+  void histogram(const std::string& name, std::string_view key, std::string_view value,
+                 const Histogram& h) {
+    auto withLe = [&](const std::string& series, std::string_view le, std::string_view v) {
+      if (key.empty()) {
+        le.empty() ? sample(series, {}, v) : sample(series, {{"le", le}}, v);
+      } else {
+        le.empty() ? sample(series, {{key, value}}, v)
+                   : sample(series, {{key, value}, {"le", le}}, v);
+      }
+    };
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < Metrics::kAllocateBuckets.size(); ++i) {
+      cumulative += h.buckets[i];
+      withLe(name + "_bucket", formatValue(Metrics::kAllocateBuckets[i]),
+             std::to_string(cumulative));
+    }
+    withLe(name + "_bucket", "+Inf", std::to_string(h.count));
+    withLe(name + "_sum", {}, formatValue(h.sum));
+    withLe(name + "_count", {}, std::to_string(h.count));
   }
 
   std::string take() { return std::move(out_); }
@@ -157,8 +182,11 @@ void Metrics::allocation(std::string_view resource, std::string_view result) {
 }
 
 void Metrics::observeAllocate(std::string_view resource, double seconds) {
+  observe(slot(allocateDurations_, resource), seconds);
+}
+
+void Metrics::observe(Histogram& h, double seconds) {
   if (std::isnan(seconds)) return;  // would poison the sum for good
-  Histogram& h = slot(allocateDurations_, resource);
   for (size_t i = 0; i < kAllocateBuckets.size(); ++i) {
     if (seconds <= kAllocateBuckets[i]) {
       ++h.buckets[i];
@@ -167,6 +195,29 @@ void Metrics::observeAllocate(std::string_view resource, double seconds) {
   }
   ++h.count;
   h.sum += seconds;
+}
+
+void Metrics::draSlicesPublished(double seconds) {
+  dra_.enabled = true;
+  ++dra_.sliceRounds;
+  observe(dra_.slicePublish, seconds);
+}
+
+void Metrics::draClaim(std::string_view operation, std::string_view result, double seconds) {
+  dra_.enabled = true;
+  ++slot(slot(dra_.claims, operation), result);
+  observe(slot(dra_.claimSeconds, operation), seconds);
+}
+
+void Metrics::setDraState(size_t devices, size_t slices, int64_t generation, bool apiConnected,
+                          uint64_t apiErrors, uint64_t sliceWriteFailures) {
+  dra_.enabled = true;
+  dra_.devices = devices;
+  dra_.slices = slices;
+  dra_.generation = generation;
+  dra_.apiConnected = apiConnected;
+  dra_.apiErrors = apiErrors;
+  dra_.sliceWriteFailures = sliceWriteFailures;
 }
 
 void Metrics::preStart(std::string_view resource, std::string_view result) {
@@ -241,17 +292,7 @@ std::string Metrics::renderPrometheus() const {
   if (!allocateDurations_.empty()) {
     const std::string name = named("allocate_duration_seconds");
     w.family(name, "histogram", "Time to answer an Allocate request, in seconds.");
-    for (const auto& [resource, h] : allocateDurations_) {
-      uint64_t cumulative = 0;
-      for (size_t i = 0; i < kAllocateBuckets.size(); ++i) {
-        cumulative += h.buckets[i];
-        w.sample(name + "_bucket",
-                 {{"resource", resource}, {"le", formatValue(kAllocateBuckets[i])}}, cumulative);
-      }
-      w.sample(name + "_bucket", {{"resource", resource}, {"le", "+Inf"}}, h.count);
-      w.sample(name + "_sum", {{"resource", resource}}, formatValue(h.sum));
-      w.sample(name + "_count", {{"resource", resource}}, h.count);
-    }
+    for (const auto& [resource, h] : allocateDurations_) w.histogram(name, "resource", resource, h);
   }
 
   w.results(named("prestart_total"), "PreStartContainer requests answered, by resource and result.",
@@ -314,6 +355,47 @@ std::string Metrics::renderPrometheus() const {
     for (const auto& [component, n] : componentFailures_) {
       w.sample(name, {{"component", component}}, n);
     }
+  }
+
+  if (dra_.enabled) {
+    name = named("dra_slice_rounds_total");
+    w.family(
+        name, "counter",
+        "Rounds of ResourceSlice writes the API server acknowledged (one pool generation each).");
+    w.sample(name, {}, dra_.sliceRounds);
+    name = named("dra_slice_publish_seconds");
+    w.family(name, "histogram",
+             "From an inventory change to the API server's acknowledgement of the slices that "
+             "carry it, in seconds.");
+    w.histogram(name, {}, {}, dra_.slicePublish);
+    w.results(named("dra_claims_total"),
+              "ResourceClaims prepared and unprepared for the kubelet, by operation and result.",
+              dra_.claims, "operation");
+    if (!dra_.claimSeconds.empty()) {
+      name = named("dra_claim_seconds");
+      w.family(name, "histogram", "Time to answer the kubelet for one claim, in seconds.");
+      for (const auto& [operation, h] : dra_.claimSeconds)
+        w.histogram(name, "operation", operation, h);
+    }
+    name = named("dra_devices");
+    w.family(name, "gauge", "Devices in this node's DRA pool.");
+    w.sample(name, {}, uint64_t{dra_.devices});
+    name = named("dra_slices");
+    w.family(name, "gauge", "ResourceSlices of this node's pool at the API server.");
+    w.sample(name, {}, uint64_t{dra_.slices});
+    name = named("dra_pool_generation");
+    w.family(name, "gauge", "The pool generation last acknowledged by the API server.");
+    w.sample(name, {}, formatValue(static_cast<double>(dra_.generation)));
+    name = named("dra_api_connected");
+    w.family(name, "gauge", "1 while the connection to the API server is up.");
+    w.sample(name, {}, uint64_t{dra_.apiConnected ? 1u : 0u});
+    name = named("dra_api_errors_total");
+    w.family(name, "counter",
+             "API client failures: connections that failed or were lost, requests without answer.");
+    w.sample(name, {}, dra_.apiErrors);
+    name = named("dra_slice_write_failures_total");
+    w.family(name, "counter", "ResourceSlice requests that failed (conflicts not included).");
+    w.sample(name, {}, dra_.sliceWriteFailures);
   }
 
   name = named("build_info");

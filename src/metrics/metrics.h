@@ -49,6 +49,13 @@ class Metrics {
   void setComponentUp(std::string_view component, bool up);
   void componentFailure(std::string_view component);
   void setProcessStartTime(double secondsSinceEpoch) { startTime_ = secondsSinceEpoch; }
+  // The DRA driver (docs/dra.md): rounds of ResourceSlice writes and their latency from the
+  // inventory change; claims prepared and unprepared (operation prepare|unprepare, result
+  // ok|error|repeated) and their latency; the API client's state.
+  void draSlicesPublished(double seconds);
+  void draClaim(std::string_view operation, std::string_view result, double seconds);
+  void setDraState(size_t devices, size_t slices, int64_t generation, bool apiConnected,
+                   uint64_t apiErrors, uint64_t sliceWriteFailures);
   // A resource gone from the config: its gauges go (they would report a stale state); its
   // counters stay, since counters only ever grow for rate().
   void forgetResource(std::string_view resource);
@@ -68,6 +75,8 @@ class Metrics {
     uint64_t count = 0;
     double sum = 0;
   };
+  static void observe(Histogram& h, double seconds);
+
   struct DeviceCounts {
     size_t healthy = 0;
     size_t unhealthy = 0;
@@ -91,6 +100,17 @@ class Metrics {
   uint64_t reactorTurns_ = 0;
   ByName<bool> componentUp_;
   ByName<uint64_t> componentFailures_;
+  struct DraState {
+    bool enabled = false;
+    uint64_t sliceRounds = 0;
+    Histogram slicePublish;
+    Results claims;                  // operation → result → count
+    ByName<Histogram> claimSeconds;  // operation → latency
+    size_t devices = 0, slices = 0;
+    int64_t generation = 0;
+    bool apiConnected = false;
+    uint64_t apiErrors = 0, sliceWriteFailures = 0;
+  } dra_;
 };
 
 }  // namespace udp::metrics

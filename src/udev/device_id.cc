@@ -1,11 +1,13 @@
 #include "udev/device_id.h"
 
+#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <initializer_list>
 
 #include "udev/matcher.h"
+#include "util/utf8.h"
 
 namespace udp::udev {
 namespace {
@@ -41,6 +43,30 @@ std::string describedBy(const DeviceRecord& device, std::initializer_list<std::s
       std::optional<std::string> value = device.attribute(level, name);
       if (value && !value->empty()) return *value;
     }
+  }
+  return {};
+}
+
+// A PCI ID attribute reads "0x8086": the 4 hex digits, else empty.
+std::string pciHexId(std::string_view value) {
+  if (value.size() != 6 || value.substr(0, 2) != "0x") return {};
+  for (char c : value.substr(2)) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return {};
+  }
+  return std::string(value.substr(2));
+}
+
+// The property, else the USB attribute (idVendor, idProduct) or the PCI one (vendor, device; only
+// in the 0xHHHH form, since block and SCSI devices have text attributes of the same names) of
+// the device or its nearest ancestor with either.
+std::string hexIdOf(const DeviceRecord& device, std::string_view property,
+                    std::string_view usbAttribute, std::string_view pciAttribute) {
+  if (const std::string* value = nonEmptyProperty(device, property)) return *value;
+  for (size_t level = 0; level < device.levels(); ++level) {
+    std::optional<std::string> usb = device.attribute(level, usbAttribute);
+    if (usb && !usb->empty()) return *usb;
+    std::optional<std::string> pci = device.attribute(level, pciAttribute);
+    if (pci && !pciHexId(*pci).empty()) return pciHexId(*pci);
   }
   return {};
 }
@@ -118,15 +144,39 @@ std::string modelOf(const DeviceRecord& device) {
                      {"idProduct", "model", "device"});
 }
 
+std::string vendorIdOf(const DeviceRecord& device) {
+  return hexIdOf(device, "ID_VENDOR_ID", "idVendor", "vendor");
+}
+
+std::string productIdOf(const DeviceRecord& device) {
+  return hexIdOf(device, "ID_MODEL_ID", "idProduct", "device");
+}
+
+std::string unhealthyReason(const config::Resource& resource, const DeviceRecord& device) {
+  if (!resource.health) return {};
+  const config::HealthAttribute& rule = *resource.health;
+  std::optional<std::string> value = device.attribute(0, rule.name);
+  if (value && globMatch(rule.healthy, *value)) return {};
+  std::string reason = "attribute " + rule.name + " is ";
+  if (!value) {
+    reason += "missing";
+  } else {
+    // A sysfs value is bytes and can be long; the reason ends up in logs and in the DRA health
+    // message, a protobuf string, which must be valid UTF-8.
+    constexpr size_t kShown = 64;
+    reason += '"' + validUtf8Prefix(*value, kShown) + (value->size() > kShown ? "...\"" : "\"");
+  }
+  return reason + ", expected \"" + rule.healthy + '"';
+}
+
 bool isHealthy(const config::Resource& resource, const DeviceRecord& device) {
-  if (!resource.health) return true;
-  std::optional<std::string> value = device.attribute(0, resource.health->name);
-  return value && globMatch(resource.health->healthy, *value);
+  return unhealthyReason(resource, device).empty();
 }
 
 plugin::Device describeDevice(const config::Resource& resource, const DeviceRecord& device) {
   plugin::Device out;
-  out.healthy = isHealthy(resource, device);
+  out.healthReason = unhealthyReason(resource, device);
+  out.healthy = out.healthReason.empty();
   out.numaNode = numaNode(device);
   out.devnode = device.devnode;
   out.links = device.devlinks;
@@ -137,6 +187,11 @@ plugin::Device describeDevice(const config::Resource& resource, const DeviceReco
   out.module = device.module;
   out.vendor = vendorOf(device);
   out.model = modelOf(device);
+  out.kernel = device.sysname;
+  out.devtype = device.devtype;
+  out.vendorId = vendorIdOf(device);
+  out.productId = productIdOf(device);
+  if (const std::string* idPath = nonEmptyProperty(device, "ID_PATH")) out.idPath = *idPath;
   return out;
 }
 

@@ -44,8 +44,17 @@ std::string vendorOf(const DeviceRecord& device);
 // Likewise ID_MODEL_FROM_DATABASE, ID_MODEL, ID_MODEL_ID, then idProduct, model or device.
 std::string modelOf(const DeviceRecord& device);
 
+// For DRA attributes: ID_VENDOR_ID, else the idVendor attribute (USB) or a vendor attribute of
+// the form 0xHHHH (PCI, without the 0x) of the device or its nearest ancestor with one; empty
+// when none says.
+std::string vendorIdOf(const DeviceRecord& device);
+// Likewise ID_MODEL_ID, then idProduct (USB) or device (PCI).
+std::string productIdOf(const DeviceRecord& device);
+
 // A present device is healthy when the resource has no health attribute, or when that attribute
-// exists and matches its glob.
+// exists and matches its glob. Otherwise says why, e.g. `attribute online is "0", expected "1"`
+// or `attribute online is missing, expected "1"`; empty while healthy.
+std::string unhealthyReason(const config::Resource& resource, const DeviceRecord& device);
 bool isHealthy(const config::Resource& resource, const DeviceRecord& device);
 
 // Everything but the ID, which depends on the other devices of the resource (DeviceTracker).

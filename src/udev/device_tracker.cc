@@ -83,6 +83,8 @@ void DeviceTracker::gone(size_t index, EntryIt it) {
     if (!entry.present) return;
     entry.present = false;
     entry.device.healthy = false;
+    entry.device.healthReason = "removed";
+    entry.device.removed = true;
     state.dirty.insert(it->first);
     return;
   }

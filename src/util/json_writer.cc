@@ -2,47 +2,9 @@
 
 #include <cstdio>
 
+#include "util/utf8.h"
+
 namespace udp {
-
-namespace {
-
-// Length of the well-formed UTF-8 sequence at the start of `text` (Unicode Table 3-7: no
-// overlongs, no surrogates, nothing above U+10FFFF), or 0 when there is none. `*bad` is then
-// the length of the maximal subpart to replace: the lead byte and the continuation bytes that
-// were still valid for it, at least 1.
-size_t utf8SequenceLength(std::string_view text, size_t* bad) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(0);
-  size_t length = 0;
-  unsigned char low = 0x80, high = 0xbf;  // the range of the second byte
-  if (lead >= 0xc2 && lead <= 0xdf) {
-    length = 2;
-  } else if (lead >= 0xe0 && lead <= 0xef) {
-    length = 3;
-    if (lead == 0xe0) low = 0xa0;   // overlong below U+0800
-    if (lead == 0xed) high = 0x9f;  // surrogates U+D800..U+DFFF
-  } else if (lead >= 0xf0 && lead <= 0xf4) {
-    length = 4;
-    if (lead == 0xf0) low = 0x90;   // overlong below U+10000
-    if (lead == 0xf4) high = 0x8f;  // above U+10FFFF
-  } else {
-    *bad = 1;  // a continuation byte, C0/C1 (always overlong) or F5..FF
-    return 0;
-  }
-  for (size_t i = 1; i < length; ++i) {
-    const bool fits =
-        i < text.size() && byte(i) >= (i == 1 ? low : 0x80) && byte(i) <= (i == 1 ? high : 0xbf);
-    if (!fits) {
-      *bad = i;
-      return 0;
-    }
-  }
-  return length;
-}
-
-constexpr std::string_view kReplacement = "\xef\xbf\xbd";  // U+FFFD
-
-}  // namespace
 
 void appendJsonString(std::string& out, std::string_view text) {
   out += '"';
@@ -57,7 +19,7 @@ void appendJsonString(std::string& out, std::string_view text) {
         continue;
       }
       out.append(text.substr(plain, i - plain));
-      out += kReplacement;
+      out += kUtf8Replacement;
       i += bad;
       plain = i;
       continue;

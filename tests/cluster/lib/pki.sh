@@ -52,10 +52,13 @@ make_pki() {
   _cert "$pki" kubelet-serving "/CN=$node" "IP:127.0.0.1,DNS:$node,DNS:localhost"
   _cert "$pki" controller-manager "/CN=system:kube-controller-manager"
   _cert "$pki" scheduler "/CN=system:kube-scheduler"
+  # The plugin on the host, as a DRA driver: a user of its own, bound to the DRA ClusterRole
+  # (plugin_start). A DaemonSet uses its service account instead.
+  _cert "$pki" plugin "/O=udev-device-plugin/CN=udev-device-plugin:$node"
   openssl ecparam -name prime256v1 -genkey -noout -out "$pki/sa.key" 2>/dev/null
   openssl ec -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
   local who
-  for who in admin kubelet controller-manager scheduler; do
+  for who in admin kubelet controller-manager scheduler plugin; do
     _kubeconfig "$dir/$who.kubeconfig" "$url" "$pki/ca.crt" "$pki/$who.crt" "$pki/$who.key" "$who"
   done
   cp "$dir/admin.kubeconfig" "$dir/kubeconfig"

@@ -51,6 +51,21 @@ TEST_CASE("GetInfo names a DevicePlugin: the resource, the absolute endpoint, v1
   CHECK(recorder.infoCalls == 1);
 }
 
+TEST_CASE("GetInfo names a DRAPlugin: the driver, its dra.sock, the services newest first") {
+  pluginregistration::PluginInfo info =
+      draPluginInfo("udev.example.com", "/var/lib/kubelet/plugins/udev.example.com/dra.sock", true);
+  CHECK(info.type() == "DRAPlugin");
+  CHECK(info.name() == "udev.example.com");
+  CHECK(info.endpoint() == "/var/lib/kubelet/plugins/udev.example.com/dra.sock");
+  std::vector<std::string> versions(info.supported_versions().begin(),
+                                    info.supported_versions().end());
+  CHECK(versions ==
+        std::vector<std::string>{"v1.DRAPlugin", "v1beta1.DRAPlugin", "v1.DRAResourceHealth"});
+  pluginregistration::PluginInfo noHealth = draPluginInfo("d.example.com", "/p/dra.sock", false);
+  CHECK(noHealth.supported_versions_size() == 2);
+  CHECK(registrationSocketFor("udev.example.com") == "udev.example.com-reg.sock");
+}
+
 TEST_CASE("NotifyRegistrationStatus passes the kubelet's verdict on") {
   Recorder recorder;
   PluginInfoService service(devicePluginInfo("example.com/a", "/p/example.com_a.sock"), recorder);

@@ -92,6 +92,59 @@ TEST_CASE("health follows the resource's attribute when it has one") {
   CHECK_FALSE(isHealthy(resource, usbSerialRecord()));
 }
 
+TEST_CASE("an unhealthy device says why; a healthy one says nothing") {
+  config::Resource resource;
+  CHECK(unhealthyReason(resource, usbSerialRecord()).empty());
+  resource.health = config::HealthAttribute{"close_delay", "5*"};
+  CHECK(unhealthyReason(resource, usbSerialRecord()).empty());
+  resource.health = config::HealthAttribute{"close_delay", "0"};
+  CHECK(unhealthyReason(resource, usbSerialRecord()) ==
+        "attribute close_delay is \"50\", expected \"0\"");
+  resource.health = config::HealthAttribute{"online", "1"};
+  CHECK(unhealthyReason(resource, usbSerialRecord()) ==
+        "attribute online is missing, expected \"1\"");
+
+  DeviceRecord chatty = plainRecord("zram0");
+  chatty.attributes = std::make_shared<MapAttributeReader>(
+      std::vector<MapAttributeReader::Attributes>{{{"state", std::string(100, 'x')}}});
+  resource.health = config::HealthAttribute{"state", "ok"};
+  CHECK(unhealthyReason(resource, chatty) ==
+        "attribute state is \"" + std::string(64, 'x') + "...\", expected \"ok\"");
+
+  DeviceRecord binary = plainRecord("zram0");
+  binary.attributes = std::make_shared<MapAttributeReader>(
+      std::vector<MapAttributeReader::Attributes>{{{"state", "\xff" + std::string(70, 'y')}}});
+  CHECK(unhealthyReason(resource, binary) ==
+        "attribute state is \"\xef\xbf\xbd" + std::string(61, 'y') + "...\", expected \"ok\"");
+
+  plugin::Device d = describeDevice(resource, chatty);
+  CHECK_FALSE(d.healthy);
+  CHECK(d.healthReason.starts_with("attribute state is"));
+  CHECK_FALSE(d.removed);
+}
+
+TEST_CASE("vendor and product IDs: udev's, else USB attributes, else PCI ones in 0x form") {
+  CHECK(vendorIdOf(usbSerialRecord()) == "0403");
+  CHECK(productIdOf(usbSerialRecord()) == "6001");
+
+  DeviceRecord usb = usbSerialRecord();
+  usb.properties.erase("ID_VENDOR_ID");
+  usb.properties.erase("ID_MODEL_ID");
+  CHECK(vendorIdOf(usb) == "0403");  // idVendor of the USB device, three levels up
+  CHECK(productIdOf(usb) == "6001");
+
+  DeviceRecord pci = plainRecord("nvme0n1");
+  pci.attributes = std::make_shared<MapAttributeReader>(std::vector<MapAttributeReader::Attributes>{
+      {{"size", "0"}},
+      {{"vendor", "ATA"}, {"device", "text, not an ID"}},  // a SCSI-like parent: skipped
+      {{"vendor", "0x144d"}, {"device", "0xa808"}}});
+  CHECK(vendorIdOf(pci) == "144d");
+  CHECK(productIdOf(pci) == "a808");
+
+  CHECK(vendorIdOf(plainRecord("zram0")).empty());
+  CHECK(productIdOf(plainRecord("zram0")).empty());
+}
+
 TEST_CASE("describeDevice fills everything but the ID") {
   config::Resource resource;
   plugin::Device d = describeDevice(resource, usbSerialRecord());
@@ -102,7 +155,22 @@ TEST_CASE("describeDevice fills everything but the ID") {
   CHECK(d.links == usbSerialRecord().devlinks);
   CHECK(d.syspath == usbSerialRecord().syspath);
   CHECK(d.serial == "A1B2C3");
+  CHECK(d.healthReason.empty());
+  CHECK_FALSE(d.removed);
+  CHECK(d.subsystem == "tty");
+  CHECK(d.kernel == "ttyUSB0");
+  CHECK(d.devtype.empty());
+  CHECK(d.driver == "ftdi_sio");
+  CHECK(d.vendorId == "0403");
+  CHECK(d.productId == "6001");
+  CHECK(d.idPath == "pci-0000:00:14.0-usb-0:1:1.0");
   CHECK(serialOf(plainRecord("zram0")).empty());
+
+  plugin::Device zram = describeDevice(resource, plainRecord("zram0"));
+  CHECK(zram.kernel == "zram0");
+  CHECK(zram.devtype == "disk");
+  CHECK(zram.idPath.empty());
+  CHECK(zram.vendorId.empty());
 }
 
 TEST_CASE("trimTrailingSpace") {

@@ -308,6 +308,8 @@ TEST_CASE("onRemove: unhealthy keeps the device, marked, until it comes back") {
   tracker.remove(usbSerialRecord().syspath, sink);
   REQUIRE(sink.find(kSerial, "A1B2C3") != nullptr);
   CHECK_FALSE(sink.find(kSerial, "A1B2C3")->healthy);
+  CHECK(sink.find(kSerial, "A1B2C3")->removed);
+  CHECK(sink.find(kSerial, "A1B2C3")->healthReason == "removed");
   tracker.remove(usbSerialRecord().syspath, sink);  // no second report
   CHECK(sink.calls.size() == 2);
 
@@ -315,7 +317,10 @@ TEST_CASE("onRemove: unhealthy keeps the device, marked, until it comes back") {
     tracker.update(renumbered(usbSerialRecord(), "ttyUSB3"), sink);
     CHECK(sink.count(kSerial) == 1);
     CHECK(sink.find(kSerial, "A1B2C3")->healthy);
+    CHECK_FALSE(sink.find(kSerial, "A1B2C3")->removed);
+    CHECK(sink.find(kSerial, "A1B2C3")->healthReason.empty());
     CHECK(sink.find(kSerial, "A1B2C3")->devnode == "/dev/ttyUSB3");
+    CHECK(sink.find(kSerial, "A1B2C3")->kernel == "ttyUSB3");
     CHECK(tracker.devices(kSerial).size() == 1);
   }
   SUBCASE("back at the same place") {
@@ -342,11 +347,14 @@ TEST_CASE("health changes are reported") {
   RecordingSink sink;
   tracker.update(plainRecord("zram0"), sink);
   CHECK_FALSE(sink.find(kBlock, "zram0")->healthy);
+  CHECK(sink.find(kBlock, "zram0")->healthReason == "attribute size is \"0\", expected \"[1-9]*\"");
+  CHECK_FALSE(sink.find(kBlock, "zram0")->removed);
   DeviceRecord sized = plainRecord("zram0");
   sized.attributes = std::make_shared<MapAttributeReader>(
       std::vector<MapAttributeReader::Attributes>{{{"size", "2048\n"}}});
   tracker.update(sized, sink);
   CHECK(sink.find(kBlock, "zram0")->healthy);
+  CHECK(sink.find(kBlock, "zram0")->healthReason.empty());
 }
 
 TEST_CASE("move: the old entry goes, keyed by the old syspath") {

@@ -1,4 +1,5 @@
 #include "util/json_writer.h"
+#include "util/utf8.h"
 
 #include <doctest/doctest.h>
 
@@ -91,4 +92,18 @@ TEST_CASE("keys and values of a document both go through the same check") {
   JsonWriter json;
   json.beginObject().key("model\xff").value("USB\xc0 Serial").endObject();
   CHECK(json.text() == "{\"model" + kFffd + "\":\"USB" + kFffd + " Serial\"}");
+}
+
+TEST_CASE("validUtf8Prefix: ill-formed parts replaced, cut at a character boundary") {
+  CHECK(udp::validUtf8Prefix("plain", 100) == "plain");
+  CHECK(udp::validUtf8Prefix("a\xff"
+                             "b",
+                             100) ==
+        "a\xef\xbf\xbd"
+        "b");
+  CHECK(udp::validUtf8Prefix("\xc3\xa9t\xc3\xa9", 100) == "\xc3\xa9t\xc3\xa9");
+  // Cut inside the second é: the whole character goes, never half of it.
+  CHECK(udp::validUtf8Prefix("\xc3\xa9\xc3\xa9", 3) == "\xc3\xa9");
+  CHECK(udp::validUtf8Prefix("abcdef", 4) == "abcd");
+  CHECK(udp::validUtf8Prefix("", 0).empty());
 }

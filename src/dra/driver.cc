@@ -1,0 +1,387 @@
+#include "dra/driver.h"
+
+#include <algorithm>
+
+#include "dra/api_status.h"
+#include "dra/claim_parser.h"
+#include "dra/device_name.h"
+#include "dra/slice_list_parser.h"
+#include "dra/watch_event.h"
+#include "util/log.h"
+#include "util/utc_time.h"
+
+namespace udp::dra {
+namespace {
+
+constexpr std::string_view kSlices = "/apis/resource.k8s.io/v1/resourceslices";
+constexpr std::string_view kClaims = "/apis/resource.k8s.io/v1/namespaces/";
+
+bool servesDra(const config::Resource& resource) {
+  return resource.serve == config::Serve::kDra || resource.serve == config::Serve::kBoth;
+}
+
+// The minor version of a /version answer ("34", "36+"); 0 when it cannot be told.
+int minorVersion(std::string_view body) {
+  size_t at = body.find("\"minor\"");
+  if (at == std::string_view::npos) return 0;
+  at = body.find('"', body.find(':', at) + 1);
+  if (at == std::string_view::npos) return 0;
+  int minor = 0;
+  for (size_t i = at + 1; i < body.size() && body[i] >= '0' && body[i] <= '9'; ++i) {
+    minor = minor * 10 + (body[i] - '0');
+    if (minor > 10000) return 0;
+  }
+  return minor;
+}
+
+// One line for a failed call: the status and the start of the API server's message.
+std::string describeFailure(const kubeapi::Response& response) {
+  if (response.status == 0) return response.error;
+  std::string text = "HTTP " + std::to_string(response.status);
+  if (!response.body.empty()) text += ": " + response.body.substr(0, 300);
+  return text;
+}
+
+}  // namespace
+
+Result<kubeapi::ClientConfig> apiClientConfig(const config::DraConfig& dra) {
+  if (!dra.kubeconfig.empty()) return kubeapi::loadKubeconfig(dra.kubeconfig);
+  return kubeapi::inClusterConfigFromEnvironment();
+}
+
+void Driver::PublisherApi::request(std::string_view method, std::string path, std::string body,
+                                   Done done) {
+  uint64_t id = next_++;
+  kubeapi::CallHandle handle =
+      api_.request(std::string(method), std::move(path), std::move(body),
+                   [this, id, done = std::move(done)](kubeapi::Response response) {
+                     open_.erase(id);
+                     done(SliceApi::Response{response.status, std::move(response.body),
+                                             std::move(response.error)});
+                   });
+  open_.emplace(id, handle);
+}
+
+void Driver::PublisherApi::watch(std::string path, std::function<void(std::string_view)> onLine,
+                                 Done onEnd) {
+  uint64_t id = next_++;
+  kubeapi::CallHandle handle =
+      api_.watch(std::move(path), std::move(onLine),
+                 [this, id, onEnd = std::move(onEnd)](kubeapi::Response response) {
+                   open_.erase(id);
+                   onEnd(SliceApi::Response{response.status, std::move(response.body),
+                                            std::move(response.error)});
+                 });
+  open_.emplace(id, handle);
+}
+
+void Driver::PublisherApi::cancelAll() {
+  auto open = std::move(open_);
+  open_.clear();
+  for (const auto& [id, handle] : open) api_.cancel(handle);
+}
+
+Result<std::unique_ptr<Driver>> Driver::create(reactor::Reactor& reactor, DriverSettings settings,
+                                               const std::vector<config::Resource>& resources,
+                                               DriverObserver* observer, reactor::OpScope* parent) {
+  auto api = kubeapi::ApiClient::create(reactor, settings.api, settings.apiOptions);
+  if (!api) return makeError(api.error().code, "API client: " + api.error().message);
+  std::vector<config::Resource> served;
+  for (const config::Resource& resource : resources) {
+    if (servesDra(resource)) served.push_back(resource);
+  }
+  return std::unique_ptr<Driver>(new Driver(reactor, std::move(settings), std::move(served),
+                                            observer, std::move(*api), parent));
+}
+
+Driver::Driver(reactor::Reactor& reactor, DriverSettings settings,
+               std::vector<config::Resource> resources, DriverObserver* observer,
+               std::unique_ptr<kubeapi::ApiClient> api, reactor::OpScope* parent)
+    : reactor_(reactor),
+      settings_(std::move(settings)),
+      resources_(std::move(resources)),
+      observer_(observer),
+      scope_(parent),
+      api_(std::move(api)),
+      publisherApi_(*api_) {
+  SliceLayout layout;
+  // Node and driver names are DNS subdomains: only '=' and ',' of the selector need escaping.
+  layout.listPath = std::string(kSlices) + "?fieldSelector=spec.nodeName%3D" + settings_.nodeName +
+                    "%2Cspec.driver%3D" + settings_.dra.driverName;
+  layout.collectionPath = std::string(kSlices);
+  layout.build = [this](int64_t generation, const auto& versions) {
+    return buildSlices(generation, versions);
+  };
+  layout.parseList =
+      [](std::string_view body) -> Result<std::pair<std::vector<PublishedSlice>, std::string>> {
+    auto list = parseResourceSliceList(body);
+    if (!list) return list.error();
+    std::vector<PublishedSlice> slices;
+    for (const ResourceSliceInfo& item : list->items) {
+      slices.push_back({item.name, item.resourceVersion, item.poolGeneration});
+    }
+    return std::make_pair(std::move(slices), std::move(list->continueToken));
+  };
+  layout.parseListVersion = [](std::string_view body) -> Result<std::string> {
+    auto list = parseResourceSliceList(body);
+    if (!list) return list.error();
+    return std::move(list->resourceVersion);
+  };
+  layout.parseEvent = [](std::string_view line) -> Result<SliceLayout::Event> {
+    auto event = parseWatchEvent(line);
+    if (!event) return event.error();
+    SliceLayout::Event out;
+    if (event->type == WatchEventType::kError) {
+      auto status = parseStatus(event->object);
+      out.gone = status && status->code == 410;
+      return out;
+    }
+    out.deleted = event->type == WatchEventType::kDeleted;
+    out.name = std::move(event->name);
+    out.resourceVersion = std::move(event->resourceVersion);
+    return out;
+  };
+  layout.parseSlice = [](std::string_view body) -> Result<PublishedSlice> {
+    auto slice = parseResourceSlice(body);
+    if (!slice) return slice.error();
+    return PublishedSlice{slice->name, slice->resourceVersion, slice->poolGeneration};
+  };
+  publisher_ = std::make_unique<SlicePublisher>(reactor_, publisherApi_, std::move(layout), &scope_,
+                                                [this](std::chrono::nanoseconds latency) {
+                                                  if (observer_ != nullptr)
+                                                    observer_->slicesPublished(latency);
+                                                });
+  draplugin::DraPluginSettings kubelet =
+      draplugin::draPluginSettings(settings_.dra, settings_.cdiDir, settings_.nodeName);
+  kubelet.timing = settings_.registration;
+  draplugin::ClaimSource& claims = *this;
+  const draplugin::DeviceLookup& devices = *this;
+  draplugin::ClaimObserver* claimObserver = this;
+  kubelet_ = std::make_unique<draplugin::DraPluginServer>(reactor_, std::move(kubelet), claims,
+                                                          devices, claimObserver, &scope_);
+}
+
+Driver::~Driver() {
+  stop();
+  // The publisher's callbacks point into the client: it goes first.
+  publisher_.reset();
+}
+
+Result<void> Driver::start() {
+  if (started_) return {};
+  if (auto r = kubelet_->start(); !r) return r;
+  // The daemon starts the driver once the source's first scan is in: the CDI specs of claims
+  // prepared before a reboot can be written again from the devices as they are now.
+  kubelet_->restoreSpecs();
+  started_ = true;
+  api_->start();
+  askServerVersion();
+  return {};
+}
+
+void Driver::askServerVersion() {
+  versionCall_ = api_->request("GET", "/version", {}, [this](kubeapi::Response response) {
+    versionCall_ = {};
+    int minor = response.status == 200 ? minorVersion(response.body) : 0;
+    if (minor == 0) {
+      logWarning("DRA driver: cannot tell the API server's version (" + describeFailure(response) +
+                 "); unhealthy devices are published with taints");
+    } else {
+      standardNumaNode_ = minor >= 37;
+      if (minor < 36) {
+        unhealthy_ = UnhealthyDevices::kOmit;
+        logInfo("DRA driver: Kubernetes 1." + std::to_string(minor) +
+                " drops device taints (DRADeviceTaints is off before 1.36): unhealthy devices "
+                "leave the pool instead");
+      }
+    }
+    // The devices of the first scan are all in: publish.
+    publisher_->start();
+  });
+}
+
+void Driver::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (versionCall_) api_->cancel(versionCall_);
+  for (const auto& [ticket, handle] : fetches_) api_->cancel(handle);
+  fetches_.clear();
+  publisher_->stop();
+  kubelet_->stop();
+  api_->stop();
+}
+
+bool Driver::idle() const {
+  return scope_.idle() && api_->idle() && kubelet_->idle();
+}
+
+bool Driver::serves(std::string_view resource) const {
+  return resourceNamed(resource) != nullptr;
+}
+
+bool Driver::registered() const {
+  return kubelet_->registration().state() == kubelet::RegistrationState::kRegistered;
+}
+
+std::string Driver::problem() const {
+  if (!api_->connected()) {
+    return "API server " + api_->config().server + " not connected" +
+           (api_->lastError().empty() ? "" : ": " + api_->lastError());
+  }
+  if (!publisher_->upToDate()) {
+    return "ResourceSlices not published" +
+           (publisher_->lastError().empty() ? "" : ": " + publisher_->lastError());
+  }
+  if (!registered()) return "not registered with the kubelet (plugin watcher)";
+  return {};
+}
+
+const config::Resource* Driver::resourceNamed(std::string_view name) const {
+  for (const config::Resource& resource : resources_) {
+    if (resource.name == name) return &resource;
+  }
+  return nullptr;
+}
+
+void Driver::upsertDevice(std::string_view resourceName, const plugin::Device& device) {
+  const config::Resource* resource = resourceNamed(resourceName);
+  if (resource == nullptr) return;
+  std::string name = deviceNameFor(resource->name, device.id);
+  auto it = devices_.find(name);
+  if (it != devices_.end() && it->second.device == device) return;
+  bool wasHealthy = it == devices_.end() || it->second.device.healthy;
+  bool healthChange = it == devices_.end() || it->second.device.healthy != device.healthy ||
+                      it->second.device.healthReason != device.healthReason;
+  Entry& entry = devices_.insert_or_assign(name, Entry{resource, device, {}}).first->second;
+  if (!device.healthy) {
+    entry.taintTimeAdded =
+        wasHealthy ? formatUtcMillis(std::chrono::system_clock::now()) : it->second.taintTimeAdded;
+  }
+  poolChanged_ = true;
+  if (healthChange) healthChanged(name, &entry, false);
+}
+
+void Driver::removeDevice(std::string_view resourceName, std::string_view id) {
+  const config::Resource* resource = resourceNamed(resourceName);
+  if (resource == nullptr) return;
+  auto it = devices_.find(deviceNameFor(resource->name, id));
+  if (it == devices_.end()) return;
+  std::string name = it->first;
+  devices_.erase(it);
+  poolChanged_ = true;
+  healthChanged(name, nullptr, true);
+}
+
+void Driver::healthChanged(const std::string& name, const Entry* entry, bool removed) {
+  draplugin::DeviceHealth health;
+  health.poolName = settings_.nodeName;
+  health.deviceName = name;
+  health.removed = removed;
+  health.healthy = entry != nullptr && entry->device.healthy;
+  if (removed) {
+    health.message = "removed";
+  } else if (!health.healthy) {
+    health.message = entry->device.healthReason.empty() ? "unhealthy" : entry->device.healthReason;
+  }
+  healthChanges_.push_back(std::move(health));
+}
+
+const plugin::Device* Driver::device(std::string_view resource, std::string_view id) const {
+  auto it = devices_.find(deviceNameFor(resource, id));
+  if (it == devices_.end() || it->second.resource->name != resource) return nullptr;
+  return &it->second.device;
+}
+
+std::vector<std::pair<std::string, std::string>> Driver::deviceKeys() const {
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (const auto& [name, entry] : devices_)
+    keys.emplace_back(entry.resource->name, entry.device.id);
+  return keys;
+}
+
+void Driver::turnEnd() {
+  if (stopped_) {
+    // Connections closing after stop() are freed here.
+    kubelet_->sweep();
+    api_->sweep();
+    return;
+  }
+  if (poolChanged_) {
+    poolChanged_ = false;
+    if (started_ && !versionCall_) publisher_->changed();
+  }
+  if (!healthChanges_.empty()) {
+    kubelet_->healthChanged(healthChanges_);
+    healthChanges_.clear();
+  }
+  kubelet_->sweep();
+  api_->sweep();
+}
+
+std::vector<SliceBody> Driver::buildSlices(int64_t generation, const ResourceVersions& versions) {
+  PoolSpec pool;
+  pool.driver = settings_.dra.driverName;
+  pool.nodeName = settings_.nodeName;
+  pool.generation = generation;
+  pool.unhealthy = unhealthy_;
+  pool.standardNumaNode = standardNumaNode_;
+  for (const auto& [name, entry] : devices_) {
+    pool.devices.push_back({entry.resource->name, entry.device, entry.taintTimeAdded});
+  }
+  auto built = buildResourceSlices(pool, versions);
+  std::vector<SliceBody> slices;
+  if (!built) {
+    // Only a bug gets here (names are validated by check-config, device names are unique by
+    // construction): say so and keep what is published.
+    logError("DRA driver: cannot build the ResourceSlices of pool " + pool.nodeName + ": " +
+             built.error().message);
+    for (const auto& [name, version] : versions) slices.push_back({name, {}});
+    return slices;
+  }
+  for (ResourceSliceBody& body : *built) slices.push_back({body.name, std::move(body.json)});
+  return slices;
+}
+
+uint64_t Driver::fetch(std::string_view namespaceName, std::string_view name, Done done) {
+  uint64_t ticket = nextFetch_++;
+  std::string path =
+      std::string(kClaims) + std::string(namespaceName) + "/resourceclaims/" + std::string(name);
+  std::string what = "ResourceClaim " + std::string(namespaceName) + "/" + std::string(name);
+  kubeapi::CallHandle handle =
+      api_->request("GET", std::move(path), {},
+                    [this, ticket, what, done = std::move(done)](kubeapi::Response response) {
+                      fetches_.erase(ticket);
+                      if (response.status == 200) {
+                        auto claim = parseResourceClaim(response.body);
+                        if (!claim)
+                          return done(makeError(-EPROTO, what + ": " + claim.error().message));
+                        return done(std::move(*claim));
+                      }
+                      if (response.status == 404)
+                        return done(makeError(-ENOENT, what + " not found"));
+                      done(makeError(-EIO, "reading " + what + ": " + describeFailure(response)));
+                    });
+  fetches_.emplace(ticket, handle);
+  return ticket;
+}
+
+void Driver::cancel(uint64_t ticket) {
+  auto it = fetches_.find(ticket);
+  if (it == fetches_.end()) return;
+  api_->cancel(it->second);
+  fetches_.erase(it);
+}
+
+std::optional<draplugin::DraDevice> Driver::find(std::string_view pool,
+                                                 std::string_view deviceName) const {
+  if (pool != settings_.nodeName) return std::nullopt;
+  auto it = devices_.find(deviceName);
+  if (it == devices_.end()) return std::nullopt;
+  return draplugin::DraDevice{*it->second.resource, it->second.device};
+}
+
+void Driver::onClaimEvent(const draplugin::ClaimEvent& event) {
+  if (observer_ != nullptr) observer_->claimHandled(event);
+}
+
+}  // namespace udp::dra

@@ -1,0 +1,3 @@
+module kubeapi-server
+
+go 1.22
