@@ -267,7 +267,8 @@ scenario_dra_apiserver_restart() {
   wait_until 120 "the API server back" eval "k get --raw /readyz >/dev/null 2>&1"
   wait_until 60 "zram$n in the pool after the API server came back" slice_has_kernel $DRA_ZRAM "zram$n"
   wait_until 60 "the plugin ready again" plugin_ready
-  expect "the pool equals list again" eval "[ \"\$(slice_count $DRA_ZRAM)\" = \"\$(listed $DRA_ZRAM)\" ]"
+  wait_until 30 "the pool equals list again" eval "[ \"\$(slice_count $DRA_ZRAM)\" = \"\$(listed $DRA_ZRAM)\" ]" ||
+    { echo "pool: $(slice_kernels $DRA_ZRAM | tr '\n' ' '); list: $(listed $DRA_ZRAM)" >&2; return 1; }
 }
 
 scenario_dra_device_unhealthy_then_removed() {
