@@ -80,16 +80,6 @@ container_logged() { k logs "$1" -c "${2:-probe1}" 2>/dev/null | grep -q '^id: '
 claim_specs() { ls /var/run/cdi 2>/dev/null | grep -i "$DRIVER" || true; }
 claim_uid() { k get resourceclaim "$1" -o jsonpath='{.metadata.uid}'; }
 spec_of_claim() { grep -ls "$1" /var/run/cdi/* 2>/dev/null | grep -q .; }
-dra_pods_snapshot() {
-  k get pods -l app=udp-dra-test -o json |
-    jq -r '.items[] | select(.status.phase == "Running") | [.metadata.name, .metadata.uid,
-      .status.containerStatuses[0].containerID, .status.containerStatuses[0].restartCount] | @tsv' | sort
-}
-dra_pods_undisturbed() {
-  local now; now="$(dra_pods_snapshot)"
-  local missing; missing="$(comm -23 <(echo "$1") <(echo "$now"))"
-  [ -z "$missing" ] || { printf 'changed or gone:\n%s\nnow:\n%s\n' "$missing" "$now" >&2; return 1; }
-}
 plugin_ready() { [ "$(plugin_http /readyz | tail -1)" = 200 ]; }
 plugin_restart() {
   case "$MODE" in
@@ -226,11 +216,11 @@ scenario_dra_unprepare_on_delete() {
 }
 
 scenario_dra_plugin_restart() {
-  local before; before="$(dra_pods_snapshot)"
+  local before; before="$(pods_snapshot app=udp-dra-test)"
   local uid3; uid3="$(claim_uid c3)"
   plugin_restart
   wait_until 60 "the plugin ready again" plugin_ready
-  expect "running DRA pods untouched by the plugin restart" dra_pods_undisturbed "$before"
+  expect "running DRA pods untouched by the plugin restart" pods_undisturbed "$before" app=udp-dra-test
   expect "c3's CDI spec kept" spec_of_claim "$uid3"
   # Unprepared by the new process, from its checkpoint: the spec goes, nothing stays prepared.
   delete_pods d3
@@ -244,7 +234,7 @@ scenario_dra_plugin_restart() {
 }
 
 scenario_dra_kubelet_restart() {
-  local before; before="$(dra_pods_snapshot)"
+  local before; before="$(pods_snapshot app=udp-dra-test)"
   local t0 mark; t0="$(now_ms)"; mark="$(kubelet_log_lines)"
   restart_kubelet
   # The kubelet's DRA plugin manager (--v=2) once it has dialled the endpoint GetInfo named.
@@ -252,7 +242,7 @@ scenario_dra_kubelet_restart() {
     "kubelet_log_since $mark | grep -q '\"Connection changed\".*driverName=\"$DRIVER\".*connected=true'"
   figure "DRA: kubelet restart to the driver registered again: $(($(now_ms) - t0)) ms (upper bound: log polling)"
   expect "node Ready" k wait --for=condition=Ready "node/$NODE" --timeout=60s
-  expect "running DRA pods untouched by the kubelet restart" dra_pods_undisturbed "$before"
+  expect "running DRA pods untouched by the kubelet restart" pods_undisturbed "$before" app=udp-dra-test
   wait_kubelet_synced "$mark"
   claim c7 "device.attributes[\"$DRIVER\"].resource == \"$DRA_ZRAM\""
   dra_pod d7 "resourceClaimName: c7"

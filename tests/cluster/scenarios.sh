@@ -79,15 +79,16 @@ no_device_twice() {
 }
 
 # Snapshot of the running test pods: name, uid, container id, restart count.
+# pods_snapshot [SELECTOR]: of the pods with that label selector (default app=udp-cluster-test).
 pods_snapshot() {
-  k get pods -l app=udp-cluster-test -o json |
+  k get pods -l "${1:-app=udp-cluster-test}" -o json |
     jq -r '.items[] | select(.status.phase == "Running") | [.metadata.name, .metadata.uid,
       .status.containerStatuses[0].containerID, .status.containerStatuses[0].restartCount] | @tsv' | sort
 }
-# pods_undisturbed BEFORE: every pod of the BEFORE snapshot still runs, same uid, same container,
-# no restart (pods started since do not matter).
+# pods_undisturbed BEFORE [SELECTOR]: every pod of the BEFORE snapshot still runs, same uid, same
+# container, no restart (pods started since do not matter).
 pods_undisturbed() {
-  local now; now="$(pods_snapshot)"
+  local now; now="$(pods_snapshot "${2:-}")"
   local missing; missing="$(comm -23 <(echo "$1") <(echo "$now"))"
   [ -z "$missing" ] || { printf 'changed or gone:\n%s\nnow:\n%s\n' "$missing" "$now" >&2; return 1; }
 }
