@@ -11,7 +11,7 @@ expect() {
   local what="$1"; shift
   if ! "$@"; then echo "expected: $what" >&2; return 1; fi
 }
-figure() { echo "$RELEASE/$MODE: $*" >>"$FIGURES"; echo "figure: $*" >&2; }
+figure() { echo "$RELEASE/${DEPLOY:-$MODE}: $*" >>"$FIGURES"; echo "figure: $*" >&2; }
 now_ms() { date +%s%3N; }
 
 # The plugin's audit lines: its file on the host, its log stream in the DaemonSet.
