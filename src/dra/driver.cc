@@ -34,12 +34,8 @@ int minorVersion(std::string_view body) {
   return minor;
 }
 
-// One line for a failed call: the status and the start of the API server's message.
 std::string describeFailure(const kubeapi::Response& response) {
-  if (response.status == 0) return response.error;
-  std::string text = "HTTP " + std::to_string(response.status);
-  if (!response.body.empty()) text += ": " + response.body.substr(0, 300);
-  return text;
+  return describeAnswer(response.status, response.body, response.error);
 }
 
 }  // namespace

@@ -13,15 +13,18 @@ bool succeeded(int status) {
   return status >= 200 && status < 300;
 }
 
-// The API server's answer in one line, for lastError().
 std::string describe(const SliceApi::Response& response) {
-  if (response.status == 0) return response.error.empty() ? "no answer" : response.error;
-  std::string text = "HTTP " + std::to_string(response.status);
-  if (!response.body.empty()) text += ": " + response.body.substr(0, 300);
-  return text;
+  return describeAnswer(response.status, response.body, response.error);
 }
 
 }  // namespace
+
+std::string describeAnswer(int status, std::string_view body, std::string_view error) {
+  if (status == 0) return error.empty() ? "no answer" : std::string(error);
+  std::string text = "HTTP " + std::to_string(status);
+  if (!body.empty()) text += ": " + std::string(body.substr(0, 300));
+  return text;
+}
 
 SlicePublisher::SlicePublisher(reactor::Reactor& reactor, SliceApi& api, SliceLayout layout,
                                reactor::OpScope* parent,

@@ -52,6 +52,10 @@ class SliceApi {
   virtual void cancelAll() = 0;
 };
 
+// An API server's answer in one line, for logs and lastError(): the transport error when there
+// was no answer (status 0), else the HTTP status and the start of the body.
+std::string describeAnswer(int status, std::string_view body, std::string_view error);
+
 // A slice of ours the API server holds.
 struct PublishedSlice {
   std::string name;
