@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "app/malloc_policy.h"
 #include "app/reload_plan.h"
 #include "config/dra_names.h"
 #include "util/log.h"
@@ -143,6 +144,9 @@ Result<void> Daemon::startDriver() {
 
 void Daemon::slicesPublished(std::chrono::nanoseconds latency) {
   accounting_.draSlicesPublished(latency);
+  // A round built and sent its slices' bodies: give the pages they freed back now, not at the
+  // next burst.
+  releaseFreeHeap();
 }
 
 void Daemon::claimHandled(const draplugin::ClaimEvent& event) {

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "app/malloc_policy.h"
 #include "app/signals.h"
 #include "build_config.h"
 #include "cli/check_config.h"
@@ -67,6 +68,7 @@ int listDevices(const config::Config& config) {
 
 int run(const CommandLine& line, config::Config config,
         const app::Daemon::SourceFactory& makeSource) {
+  app::applyMallocPolicy();
   std::string fallbackReason;
   auto reactor =
       reactor::Reactor::create(*reactor::parseBackend(line.reactor), 256, &fallbackReason);

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "http2/nghttp2_compat.h"
+#include "util/spare_capacity.h"
 
 namespace udp::http2 {
 namespace {
@@ -204,6 +205,10 @@ void Connection::onRecv(int res, uint32_t) noexcept {
     consumed = memRecv(session_, reinterpret_cast<const uint8_t*>(input.data()), input.size());
     --inSession_;
   }
+  if (transport_) {
+    framesIn_.clear();  // nghttp2 copied what it keeps
+    releaseSpareCapacity(framesIn_);
+  }
   if (consumed < 0) {
     if (error_.empty())
       error_ = std::string("HTTP/2: ") + nghttp2_strerror(static_cast<int>(consumed));
@@ -241,6 +246,8 @@ void Connection::flush() {
     transport_->takeOutput(sending_);
   }
   if (sending_.empty()) {
+    releaseSpareCapacity(sending_);
+    releaseSpareCapacity(framesOut_);
     closeIfDone();
     return;
   }

@@ -6,11 +6,37 @@
 
 namespace udp::testing {
 
+namespace {
+
+// The device of an "add" line, from the words after its RESOURCE and ID.
+plugin::Device deviceFrom(const std::string& id, const std::string& words) {
+  plugin::Device device;
+  device.id = id;
+  std::istringstream in(words);
+  std::string word;
+  while (in >> word) {
+    if (word == "unhealthy") {
+      device.healthy = false;
+    } else if (word.starts_with("numa=")) {
+      device.numaNode = std::stoi(word.substr(5));
+    } else if (word.starts_with("devnode=")) {
+      device.devnode = word.substr(8);
+    } else if (word.starts_with("serial=")) {
+      device.serial = word.substr(7);
+    } else if (word.starts_with("link=")) {
+      device.links.push_back(word.substr(5));
+    }
+  }
+  return device;
+}
+
+}  // namespace
+
 Result<void> ScriptedSource::start(reactor::Reactor& reactor, plugin::DeviceSink& sink) {
   reactor_ = &reactor;
   sink_ = &sink;
   for (const auto& [resource, devices] : world_) {
-    for (const auto& [id, device] : devices) sink.upsertDevice(resource, device);
+    for (const auto& [id, words] : devices) sink.upsertDevice(resource, deviceFrom(id, words));
   }
   reactor.read(readOp_, fd_, buffer_, sizeof buffer_);
   return {};
@@ -50,24 +76,10 @@ void ScriptedSource::apply(std::string_view line) {
     return;
   }
   if (verb != "add") return;
-  plugin::Device device;
-  device.id = id;
-  std::string word;
-  while (in >> word) {
-    if (word == "unhealthy") {
-      device.healthy = false;
-    } else if (word.starts_with("numa=")) {
-      device.numaNode = std::stoi(word.substr(5));
-    } else if (word.starts_with("devnode=")) {
-      device.devnode = word.substr(8);
-    } else if (word.starts_with("serial=")) {
-      device.serial = word.substr(7);
-    } else if (word.starts_with("link=")) {
-      device.links.push_back(word.substr(5));
-    }
-  }
-  world_[resource][id] = device;
-  sink_->upsertDevice(resource, std::move(device));
+  std::string words;
+  std::getline(in, words);
+  world_[resource][id] = words;
+  sink_->upsertDevice(resource, deviceFrom(id, words));
 }
 
 }  // namespace udp::testing
