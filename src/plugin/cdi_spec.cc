@@ -24,9 +24,12 @@ bool cdiSpecNames(const Device& device) {
 
 namespace {
 
-void deviceNode(JsonWriter& json, const config::Resource& resource, const std::string& hostPath) {
+// hostPath is always the node itself, also for a link's entry: the runtime lstat()s hostPath for
+// the type and numbers, and a /dev link reads as "not a device node".
+void deviceNode(JsonWriter& json, const config::Resource& resource, const std::string& path,
+                const std::string& hostPath) {
   json.beginObject();
-  json.key("path").value(config::containerPathFor(resource.containerPath, hostPath));
+  json.key("path").value(config::containerPathFor(resource.containerPath, path));
   json.key("hostPath").value(hostPath);
   json.key("permissions").value(resource.permissions);
   json.endObject();
@@ -48,10 +51,10 @@ std::string renderCdiSpec(const config::Resource& resource, const Inventory& inv
     json.key("containerEdits").beginObject();
     json.key("deviceNodes").beginArray();
     std::set<std::string> added{device.devnode};
-    deviceNode(json, resource, device.devnode);
+    deviceNode(json, resource, device.devnode, device.devnode);
     if (resource.symlinks && resource.containerPath.empty()) {
       for (const std::string& link : device.links) {
-        if (added.insert(link).second) deviceNode(json, resource, link);
+        if (added.insert(link).second) deviceNode(json, resource, link, device.devnode);
       }
     }
     json.endArray();

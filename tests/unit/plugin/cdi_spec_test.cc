@@ -31,7 +31,7 @@ TEST_CASE("the CDI spec lists each device's node and, with symlinks, its links")
         R"({"cdiVersion":"0.5.0","kind":"example.com/serial","devices":[)"
         R"({"name":"A1","containerEdits":{"deviceNodes":[)"
         R"({"path":"/dev/ttyUSB0","hostPath":"/dev/ttyUSB0","permissions":"rw"},)"
-        R"({"path":"/dev/serial/by-id/usb-A1","hostPath":"/dev/serial/by-id/usb-A1",)"
+        R"({"path":"/dev/serial/by-id/usb-A1","hostPath":"/dev/ttyUSB0",)"
         R"("permissions":"rw"}]}}]})"
         "\n");
 }
