@@ -209,7 +209,7 @@ void Driver::noteAnswer(std::string_view method, std::string_view path,
   auto status = parseStatus(response.body);
   std::string message =
       status && !status->message.empty() ? status->message : describeFailure(response);
-  bool news = !lastDenied_ || !(lastDenied_->access == access);
+  bool news = !lastDenied_ || lastDenied_->access != access;
   lastDenied_ = ApiDenial{access, std::string(path.substr(0, path.find('?'))), message,
                           formatUtcMillis(std::chrono::system_clock::now())};
   if (!news) return;

@@ -94,7 +94,8 @@ TEST_CASE("/describe of a running DRA driver: its pool as published, and a 403 b
   // it are refused.
   CHECK(server.command("deny GET") == "OK");
   CHECK(server.command("close-watches") == "OK");
-  record = describeOnce(metrics, R"("lastDenied":{)");
+  // The watch is refused first, then the list it falls back to: wait for the list's.
+  record = describeOnce(metrics, R"("resource":"resourceslices","verb":"list",)");
   CHECK(contains(record, R"("lastDenied":{"apiGroup":"resource.k8s.io",)"
                          R"("resource":"resourceslices","verb":"list",)"
                          R"("path":"/apis/resource.k8s.io/v1/resourceslices",)"
