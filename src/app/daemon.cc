@@ -8,6 +8,7 @@
 #include "app/malloc_policy.h"
 #include "app/reload_plan.h"
 #include "config/dra_names.h"
+#include "governance/describe_dra.h"
 #include "util/log.h"
 #include "util/unix_socket.h"
 
@@ -51,12 +52,6 @@ std::vector<config::Resource> draResources(const config::Config& config) {
     }
   }
   return out;
-}
-
-std::string hostName() {
-  char name[256] = {};
-  if (gethostname(name, sizeof name - 1) != 0) return {};
-  return name;
 }
 
 }  // namespace
@@ -122,9 +117,7 @@ Result<void> Daemon::start() {
 Result<void> Daemon::startDriver() {
   std::vector<config::Resource> served = draResources(config_);
   if (served.empty()) return {};
-  const char* env = getenv("NODE_NAME");
-  auto node = config::resolveNodeName(
-      config_.dra->nodeName, env ? std::optional<std::string_view>(env) : std::nullopt, hostName());
+  auto node = config::resolveNodeName(config_.dra->nodeName);
   if (!node) return makeError(node.error().code, "DRA driver: node name: " + node.error().message);
   auto api = dra::apiClientConfig(*config_.dra);
   if (!api) return makeError(api.error().code, "DRA driver: " + api.error().message);
@@ -280,6 +273,12 @@ governance::DescribeInputs Daemon::describeInputs() const {
       view.devices.push_back(device);
     }
     inputs.resources.push_back(std::move(view));
+  }
+  if (governance::servesDra(config_)) {
+    // startDriver() made the driver for such a config; a reload replaces it.
+    inputs.dra =
+        governance::draViewOf(config_, driver_ ? driver_->settings().nodeName : std::string());
+    if (driver_) inputs.dra->live = driver_->view();
   }
   return inputs;
 }

@@ -1,7 +1,10 @@
 #include "config/dra_names.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstddef>
+#include <cstdlib>
 
 #include "config/dns_name.h"
 #include "config/node_reader.h"
@@ -112,6 +115,14 @@ Result<std::string> resolveNodeName(std::string_view configured,
                                   *problem + "; set dra.nodeName or NODE_NAME");
   }
   return host;
+}
+
+Result<std::string> resolveNodeName(std::string_view configured) {
+  const char* env = ::getenv("NODE_NAME");
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return resolveNodeName(
+      configured, env != nullptr ? std::optional<std::string_view>(env) : std::nullopt, host);
 }
 
 }  // namespace udp::config

@@ -42,4 +42,7 @@ Result<std::string> resolveNodeName(std::string_view configured,
                                     std::optional<std::string_view> nodeNameEnv,
                                     std::string_view hostName);
 
+// The same with this process's NODE_NAME and this machine's host name.
+Result<std::string> resolveNodeName(std::string_view configured);
+
 }  // namespace udp::config

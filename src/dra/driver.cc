@@ -13,9 +13,6 @@
 namespace udp::dra {
 namespace {
 
-constexpr std::string_view kSlices = "/apis/resource.k8s.io/v1/resourceslices";
-constexpr std::string_view kClaims = "/apis/resource.k8s.io/v1/namespaces/";
-
 bool servesDra(const config::Resource& resource) {
   return resource.serve == config::Serve::kDra || resource.serve == config::Serve::kBoth;
 }
@@ -48,10 +45,12 @@ Result<kubeapi::ClientConfig> apiClientConfig(const config::DraConfig& dra) {
 void Driver::PublisherApi::request(std::string_view method, std::string path, std::string body,
                                    Done done) {
   uint64_t id = next_++;
+  std::string verb(method);
   kubeapi::CallHandle handle =
-      api_.request(std::string(method), std::move(path), std::move(body),
-                   [this, id, done = std::move(done)](kubeapi::Response response) {
+      api_.request(verb, path, std::move(body),
+                   [this, id, verb, path, done = std::move(done)](kubeapi::Response response) {
                      open_.erase(id);
+                     driver_.noteAnswer(verb, path, response);
                      done(SliceApi::Response{response.status, std::move(response.body),
                                              std::move(response.error)});
                    });
@@ -62,9 +61,10 @@ void Driver::PublisherApi::watch(std::string path, std::function<void(std::strin
                                  Done onEnd) {
   uint64_t id = next_++;
   kubeapi::CallHandle handle =
-      api_.watch(std::move(path), std::move(onLine),
-                 [this, id, onEnd = std::move(onEnd)](kubeapi::Response response) {
+      api_.watch(path, std::move(onLine),
+                 [this, id, path, onEnd = std::move(onEnd)](kubeapi::Response response) {
                    open_.erase(id);
+                   driver_.noteAnswer("GET", path, response);
                    onEnd(SliceApi::Response{response.status, std::move(response.body),
                                             std::move(response.error)});
                  });
@@ -99,12 +99,10 @@ Driver::Driver(reactor::Reactor& reactor, DriverSettings settings,
       observer_(observer),
       scope_(parent),
       api_(std::move(api)),
-      publisherApi_(*api_) {
+      publisherApi_(*this, *api_) {
   SliceLayout layout;
-  // Node and driver names are DNS subdomains: only '=' and ',' of the selector need escaping.
-  layout.listPath = std::string(kSlices) + "?fieldSelector=spec.nodeName%3D" + settings_.nodeName +
-                    "%2Cspec.driver%3D" + settings_.dra.driverName;
-  layout.collectionPath = std::string(kSlices);
+  layout.listPath = sliceListPath(settings_.nodeName, settings_.dra.driverName);
+  layout.collectionPath = sliceCollectionPath();
   layout.build = [this](int64_t generation, const auto& versions) {
     return buildSlices(generation, versions);
   };
@@ -114,7 +112,7 @@ Driver::Driver(reactor::Reactor& reactor, DriverSettings settings,
     if (!list) return list.error();
     std::vector<PublishedSlice> slices;
     for (const ResourceSliceInfo& item : list->items) {
-      slices.push_back({item.name, item.resourceVersion, item.poolGeneration});
+      slices.push_back({item.name, item.resourceVersion, item.poolGeneration, item.deviceCount});
     }
     return std::make_pair(std::move(slices), std::move(list->continueToken));
   };
@@ -140,7 +138,8 @@ Driver::Driver(reactor::Reactor& reactor, DriverSettings settings,
   layout.parseSlice = [](std::string_view body) -> Result<PublishedSlice> {
     auto slice = parseResourceSlice(body);
     if (!slice) return slice.error();
-    return PublishedSlice{slice->name, slice->resourceVersion, slice->poolGeneration};
+    return PublishedSlice{slice->name, slice->resourceVersion, slice->poolGeneration,
+                          slice->deviceCount};
   };
   publisher_ = std::make_unique<SlicePublisher>(reactor_, publisherApi_, std::move(layout), &scope_,
                                                 [this](std::chrono::nanoseconds latency) {
@@ -176,24 +175,67 @@ Result<void> Driver::start() {
 }
 
 void Driver::askServerVersion() {
-  versionCall_ = api_->request("GET", "/version", {}, [this](kubeapi::Response response) {
-    versionCall_ = {};
-    int minor = response.status == 200 ? minorVersion(response.body) : 0;
-    if (minor == 0) {
-      logWarning("DRA driver: cannot tell the API server's version (" + describeFailure(response) +
-                 "); unhealthy devices are published with taints");
-    } else {
-      standardNumaNode_ = minor >= 37;
-      if (minor < 36) {
-        unhealthy_ = UnhealthyDevices::kOmit;
-        logInfo("DRA driver: Kubernetes 1." + std::to_string(minor) +
-                " drops device taints (DRADeviceTaints is off before 1.36): unhealthy devices "
-                "leave the pool instead");
-      }
-    }
-    // The devices of the first scan are all in: publish.
-    publisher_->start();
-  });
+  versionCall_ =
+      api_->request("GET", std::string(kVersionPath), {}, [this](kubeapi::Response response) {
+        versionCall_ = {};
+        noteAnswer("GET", kVersionPath, response);
+        int minor = response.status == 200 ? minorVersion(response.body) : 0;
+        if (minor == 0) {
+          logWarning("DRA driver: cannot tell the API server's version (" +
+                     describeFailure(response) + "); unhealthy devices are published with taints");
+        } else {
+          standardNumaNode_ = minor >= 37;
+          if (minor < 36) {
+            unhealthy_ = UnhealthyDevices::kOmit;
+            logInfo("DRA driver: Kubernetes 1." + std::to_string(minor) +
+                    " drops device taints (DRADeviceTaints is off before 1.36): unhealthy devices "
+                    "leave the pool instead");
+          }
+        }
+        // The devices of the first scan are all in: publish.
+        publisher_->start();
+      });
+}
+
+void Driver::noteAnswer(std::string_view method, std::string_view path,
+                        const kubeapi::Response& response) {
+  bool success = response.status >= 200 && response.status < 300;
+  if (!success && response.status != 403) return;
+  ApiAccess access = accessOf(method, path);
+  if (success) {
+    if (lastDenied_ && lastDenied_->access == access) lastDenied_.reset();
+    return;
+  }
+  auto status = parseStatus(response.body);
+  std::string message =
+      status && !status->message.empty() ? status->message : describeFailure(response);
+  bool news = !lastDenied_ || lastDenied_->access != access;
+  lastDenied_ = ApiDenial{access, std::string(path.substr(0, path.find('?'))), message,
+                          formatUtcMillis(std::chrono::system_clock::now())};
+  if (!news) return;
+  // Once per access refused in a row, not once per retry.
+  std::string what =
+      access.resource.empty() ? access.nonResourceUrl : access.resource + "." + access.apiGroup;
+  logWarning("DRA driver: the API server refuses " + access.verb + " " + what + ": " + message +
+             (permitted(access)
+                  ? " (packaging/kubernetes/dra/rbac.yaml grants it: is its ClusterRole bound to "
+                    "this identity?)"
+                  : " (a request outside the driver's RBAC rules: a bug)"));
+}
+
+DriverView Driver::view() const {
+  DriverView view;
+  view.apiServer = api_->config().server;
+  view.apiConnected = api_->connected();
+  view.apiError = api_->lastError();
+  view.published = publisher_->upToDate();
+  view.publishError = publisher_->lastError();
+  view.generation = publisher_->stats().generation;
+  view.slices = publisher_->sliceDevices();
+  view.preparedClaims = kubelet_->claims().claims().size();
+  view.registered = registered();
+  view.lastDenied = lastDenied_;
+  return view;
 }
 
 void Driver::stop() {
@@ -334,19 +376,21 @@ std::vector<SliceBody> Driver::buildSlices(int64_t generation, const ResourceVer
     for (const auto& [name, version] : versions) slices.push_back({name, {}});
     return slices;
   }
-  for (ResourceSliceBody& body : *built) slices.push_back({body.name, std::move(body.json)});
+  for (ResourceSliceBody& body : *built) {
+    slices.push_back({body.name, std::move(body.json), body.devices});
+  }
   return slices;
 }
 
 uint64_t Driver::fetch(std::string_view namespaceName, std::string_view name, Done done) {
   uint64_t ticket = nextFetch_++;
-  std::string path =
-      std::string(kClaims) + std::string(namespaceName) + "/resourceclaims/" + std::string(name);
+  std::string path = claimPath(namespaceName, name);
   std::string what = "ResourceClaim " + std::string(namespaceName) + "/" + std::string(name);
   kubeapi::CallHandle handle =
-      api_->request("GET", std::move(path), {},
-                    [this, ticket, what, done = std::move(done)](kubeapi::Response response) {
+      api_->request("GET", path, {},
+                    [this, ticket, what, path, done = std::move(done)](kubeapi::Response response) {
                       fetches_.erase(ticket);
+                      noteAnswer("GET", path, response);
                       if (response.status == 200) {
                         auto claim = parseResourceClaim(response.body);
                         if (!claim)

@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "config/config.h"
+#include "dra/api_access.h"
+#include "dra/driver_view.h"
 #include "dra/resource_slice_builder.h"
 #include "dra/slice_publisher.h"
 #include "draplugin/claim_observer.h"
@@ -94,6 +96,7 @@ class Driver final : private draplugin::ClaimSource,
   const DriverSettings& settings() const { return settings_; }
   size_t deviceCount() const { return devices_.size(); }
   bool taintsUnhealthy() const { return unhealthy_ == UnhealthyDevices::kTaint; }
+  DriverView view() const;
 
  private:
   struct Entry {
@@ -105,12 +108,13 @@ class Driver final : private draplugin::ClaimSource,
   // SliceApi over the client: its requests, cancellable together when the publisher stops.
   class PublisherApi final : public SliceApi {
    public:
-    explicit PublisherApi(kubeapi::ApiClient& api) : api_(api) {}
+    PublisherApi(Driver& driver, kubeapi::ApiClient& api) : driver_(driver), api_(api) {}
     void request(std::string_view method, std::string path, std::string body, Done done) override;
     void watch(std::string path, std::function<void(std::string_view)> onLine, Done onEnd) override;
     void cancelAll() override;
 
    private:
+    Driver& driver_;
     kubeapi::ApiClient& api_;
     std::map<uint64_t, kubeapi::CallHandle> open_;
     uint64_t next_ = 1;
@@ -133,6 +137,10 @@ class Driver final : private draplugin::ClaimSource,
   const config::Resource* resourceNamed(std::string_view name) const;
   void healthChanged(const std::string& name, const Entry* entry, bool removed);
   void askServerVersion();
+  // Every answer of the API server: remembers a 403 with the access it refused, and forgets it
+  // once that access succeeds.
+  void noteAnswer(std::string_view method, std::string_view path,
+                  const kubeapi::Response& response);
 
   reactor::Reactor& reactor_;
   DriverSettings settings_;
@@ -155,6 +163,7 @@ class Driver final : private draplugin::ClaimSource,
   // resource.kubernetes.io/numaNode is defined from 1.37 (KEP-6072).
   bool standardNumaNode_ = true;
   kubeapi::CallHandle versionCall_;
+  std::optional<ApiDenial> lastDenied_;
   bool started_ = false;
   bool stopped_ = false;
 };

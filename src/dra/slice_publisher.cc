@@ -104,8 +104,10 @@ void SlicePublisher::onListed(SliceApi::Response response) {
     }
   }
   published_.clear();
+  devices_.clear();
   for (const PublishedSlice& slice : listing_) {
     published_[slice.name] = slice.resourceVersion;
+    devices_[slice.name] = slice.devices;
     // A new generation must be above every one in the pool, an earlier run's included, or the
     // scheduler would keep believing the older slices.
     generation_ = std::max(generation_, slice.generation);
@@ -139,8 +141,8 @@ void SlicePublisher::startRound() {
 
 void SlicePublisher::write(const SliceBody& slice, bool update) {
   std::string name = slice.name;
-  auto done = [this, name](SliceApi::Response response) {
-    onWritten(name, false, std::move(response));
+  auto done = [this, name, devices = slice.devices](SliceApi::Response response) {
+    onWritten(name, devices, false, std::move(response));
   };
   if (update) {
     api_.request("PUT", layout_.collectionPath + "/" + slice.name, slice.json, std::move(done));
@@ -152,20 +154,24 @@ void SlicePublisher::write(const SliceBody& slice, bool update) {
 void SlicePublisher::remove(const std::string& name) {
   api_.request(
       "DELETE", layout_.collectionPath + "/" + name, {},
-      [this, name](SliceApi::Response response) { onWritten(name, true, std::move(response)); });
+      [this, name](SliceApi::Response response) { onWritten(name, 0, true, std::move(response)); });
 }
 
-void SlicePublisher::onWritten(const std::string& name, bool deleted, SliceApi::Response response) {
+void SlicePublisher::onWritten(const std::string& name, size_t devices, bool deleted,
+                               SliceApi::Response response) {
   if (phase_ != Phase::kWriting) return;
   if (succeeded(response.status) || (deleted && response.status == 404)) {
     ++stats_.writes;
     if (deleted) {
       published_.erase(name);
+      devices_.erase(name);
     } else if (auto stored = layout_.parseSlice(response.body); stored) {
       published_[name] = stored->resourceVersion;
+      devices_[name] = stored->devices;
     } else {
       // Written, but we cannot tell its new version: the next update would conflict.
       mustRelist_ = true;
+      devices_[name] = devices;
     }
   } else if (response.status == 409 || response.status == 404) {
     // Someone else changed or deleted the slice (or a create met one of that name): the list
@@ -260,6 +266,7 @@ void SlicePublisher::onWatchEvent(std::string_view line) {
   if (event->deleted && wanted_.contains(event->name)) {
     ++stats_.deletedByOthers;
     published_.erase(event->name);
+    devices_.erase(event->name);
     changed();
   }
 }

@@ -61,6 +61,7 @@ struct PublishedSlice {
   std::string name;
   std::string resourceVersion;
   int64_t generation = 0;
+  size_t devices = 0;  // entries of spec.devices
 };
 
 // Slice name → metadata.resourceVersion.
@@ -70,6 +71,7 @@ using ResourceVersions = std::map<std::string, std::string, std::less<>>;
 struct SliceBody {
   std::string name;
   std::string json;
+  size_t devices = 0;  // in the body; what the slice holds if the answer does not tell
 };
 
 // What the driver knows about its slices' shape; the publisher knows only the protocol.
@@ -136,6 +138,9 @@ class SlicePublisher {
   bool upToDate() const { return upToDate_; }
   const std::string& lastError() const { return lastError_; }
   const PublisherStats& stats() const { return stats_; }
+  // The pool's slices the API server holds, as far as we know: name -> devices, as its last
+  // answer about each slice (list, create or update) said.
+  const std::map<std::string, size_t, std::less<>>& sliceDevices() const { return devices_; }
   bool idle() const { return scope_.idle(); }
 
  private:
@@ -146,7 +151,8 @@ class SlicePublisher {
   void startRound();
   void write(const SliceBody& slice, bool update);
   void remove(const std::string& name);
-  void onWritten(const std::string& name, bool deleted, SliceApi::Response response);
+  void onWritten(const std::string& name, size_t devices, bool deleted,
+                 SliceApi::Response response);
   void finishRound();
   void fail(std::string what, const SliceApi::Response& response);
   void relist();
@@ -167,9 +173,10 @@ class SlicePublisher {
   Phase phase_ = Phase::kIdle;
   // What the API server holds, as far as we know: name → resourceVersion.
   ResourceVersions published_;
-  std::vector<PublishedSlice> listing_;        // pages so far of a list in progress
-  std::set<std::string, std::less<>> wanted_;  // the slices of the last round
-  std::string watchVersion_;                   // where the watch resumes
+  std::map<std::string, size_t, std::less<>> devices_;  // of the slices in published_
+  std::vector<PublishedSlice> listing_;                 // pages so far of a list in progress
+  std::set<std::string, std::less<>> wanted_;           // the slices of the last round
+  std::string watchVersion_;                            // where the watch resumes
   bool watching_ = false;
   int64_t generation_ = 0;  // the highest generation seen or written
   bool listed_ = false;

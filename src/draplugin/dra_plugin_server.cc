@@ -17,12 +17,20 @@ DraPluginSettings draPluginSettings(const config::DraConfig& dra, std::string cd
   return settings;
 }
 
+std::string draEndpointPath(const DraPluginSettings& settings) {
+  return settings.pluginDir + "/" + settings.driverName + "/dra.sock";
+}
+
+std::string draRegistrationSocketPath(const DraPluginSettings& settings) {
+  return settings.pluginsRegistryDir + "/" + kubelet::registrationSocketFor(settings.driverName);
+}
+
 DraPluginServer::DraPluginServer(reactor::Reactor& reactor, DraPluginSettings settings,
                                  ClaimSource& claims, const DeviceLookup& devices,
                                  ClaimObserver* observer, reactor::OpScope* parent)
     : settings_(std::move(settings)),
       endpointDir_(settings_.pluginDir + "/" + settings_.driverName),
-      endpoint_(endpointDir_ + "/dra.sock"),
+      endpoint_(draEndpointPath(settings_)),
       devices_(devices),
       scope_(parent),
       store_(reactor, {settings_.driverName, settings_.cdiDir, endpointDir_ + "/checkpoint.json"},

@@ -38,6 +38,11 @@ struct DraPluginSettings {
 DraPluginSettings draPluginSettings(const config::DraConfig& dra, std::string cdiDir,
                                     std::string nodeName);
 
+// <pluginDir>/<driver>/dra.sock, where the kubelet calls NodePrepareResources.
+std::string draEndpointPath(const DraPluginSettings& settings);
+// <pluginsRegistryDir>/<driver>-reg.sock, where the kubelet's plugin watcher finds us.
+std::string draRegistrationSocketPath(const DraPluginSettings& settings);
+
 class DraPluginServer {
  public:
   // `claims`, `devices` and `observer` (may be null) are borrowed and must outlive the server.

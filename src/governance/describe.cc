@@ -4,6 +4,7 @@
 #include <set>
 #include <utility>
 
+#include "governance/describe_dra.h"
 #include "plugin/cdi_spec.h"
 #include "util/json_writer.h"
 
@@ -12,16 +13,6 @@ namespace {
 
 const config::Config kNoConfig;
 const config::Resource kNoResource;
-
-// Unknown or absent facts are null rather than "", so a reader cannot mistake them for values.
-void stringOrNull(JsonWriter& json, std::string_view key, std::string_view value) {
-  json.key(key);
-  if (value.empty()) {
-    json.null();
-  } else {
-    json.value(value);
-  }
-}
 
 void stringArray(JsonWriter& json, std::string_view key, const std::vector<std::string>& values) {
   json.key(key).beginArray();
@@ -242,6 +233,7 @@ std::string describeJson(const DescribeInputs& inputs, const ProcessFacts& proce
   json.endObject();
   resourcesSection(json, inputs, config);
   healthSection(json, inputs, config);
+  draSection(json, inputs, config);
   json.key("generatedAt")
       .value(rfc3339Utc(inputs.generatedAt.value_or(std::chrono::system_clock::now())));
   json.key("live").value(inputs.live);

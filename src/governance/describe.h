@@ -7,11 +7,14 @@
 // contract; describeJson is pure so that contract is tested on hand-built inputs.
 
 #include <chrono>
+#include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "dra/driver_view.h"
 #include "governance/build_facts.h"
 #include "governance/process_facts.h"
 #include "plugin/device.h"
@@ -25,6 +28,19 @@ struct ResourceView {
   std::vector<plugin::Device> devices;
 };
 
+// The DRA driver (docs/dra.md), when the config serves a resource through it.
+struct DraView {
+  std::string driverName;
+  std::string nodeName;  // also the pool's name; "" when it cannot be resolved
+  std::string registrationSocket;
+  std::string pluginSocket;
+  std::string kubeconfig;  // the file; "" for in-cluster (the service account)
+  // Offline: the slices one scan would make (name -> devices), none of them published.
+  std::map<std::string, size_t, std::less<>> plannedSlices;
+  // A running daemon's driver.
+  std::optional<dra::DriverView> live;
+};
+
 struct DescribeInputs {
   std::string configPath;
   std::string configSha256;
@@ -36,6 +52,7 @@ struct DescribeInputs {
   std::string metricsAddress;  // "" = off
   bool live = false;           // from a running daemon
   bool kubeletSocketPresent = false;
+  std::optional<DraView> dra;  // unset: "dra" is null
   // Unset: now. Set by tests for a stable document.
   std::optional<std::chrono::system_clock::time_point> generatedAt;
 };

@@ -10,6 +10,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "config/dra_names.h"
+#include "dra/resource_slice_builder.h"
+#include "governance/describe_dra.h"
 #include "governance/json_pretty.h"
 #include "governance/sha256.h"
 #include "udev/udev_device_source.h"
@@ -28,6 +31,34 @@ bool isSocket(const std::string& path) {
 }
 
 }  // namespace
+
+std::optional<DraView> offlineDraView(const config::Config& config,
+                                      const std::vector<ResourceView>& resources,
+                                      const std::string& nodeName) {
+  if (!servesDra(config)) return std::nullopt;
+  DraView view = draViewOf(config, nodeName);
+  // Without a node name there is no pool to name: the daemon would refuse to start.
+  if (nodeName.empty()) return view;
+  dra::PoolSpec pool;
+  pool.driver = config.dra->driverName;
+  pool.nodeName = nodeName;
+  pool.generation = 1;
+  for (const config::Resource& resource : config.resources) {
+    if (resource.serve == config::Serve::kDevicePlugin) continue;
+    for (const ResourceView& scanned : resources) {
+      if (scanned.name != resource.name) continue;
+      for (const plugin::Device& device : scanned.devices) {
+        pool.devices.push_back({resource.name, device, {}});
+      }
+    }
+  }
+  // Unhealthy devices as on a release with device taints (1.36 and later): tainted, listed.
+  if (auto slices = dra::buildResourceSlices(pool); slices) {
+    for (const dra::ResourceSliceBody& slice : *slices)
+      view.plannedSlices[slice.name] = slice.devices;
+  }
+  return view;
+}
 
 // The digest must be of the bytes on disk, not of the parsed config, so it can be compared with
 // `sha256sum` of the deployed file. Read again rather than threaded through the config loader;
@@ -82,6 +113,10 @@ Result<DescribeInputs> offlineInputs(const std::string& configPath, const config
   inputs.eventSource = udev::resolveSource(config.udevSource);
   inputs.live = false;
   inputs.kubeletSocketPresent = isSocket(config.kubeletDir + "/kubelet.sock");
+  if (servesDra(config)) {
+    Result<std::string> node = config::resolveNodeName(config.dra->nodeName);
+    inputs.dra = offlineDraView(config, inputs.resources, node ? *node : std::string());
+  }
   return inputs;
 }
 

@@ -61,6 +61,24 @@ var resources = map[string]bool{
 	"things": true, "configmaps": true, "resourceslices": true, "resourceclaims": true,
 }
 
+// The kind of a list of these, as the real API server names it (the DRA driver checks it).
+var listKinds = map[string]string{
+	"resourceslices": "ResourceSliceList", "resourceclaims": "ResourceClaimList",
+}
+
+// The kind and apiVersion of a list at path: /apis/<group>/<version>/.../<resource>.
+func listType(path string) (string, string) {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	kind, ok := listKinds[parts[len(parts)-1]]
+	if !ok {
+		kind = "List"
+	}
+	if len(parts) >= 3 && parts[0] == "apis" {
+		return kind, parts[1] + "/" + parts[2]
+	}
+	return kind, "v1"
+}
+
 type identity struct {
 	cert *x509.Certificate
 	key  *ecdsa.PrivateKey
@@ -161,8 +179,15 @@ type server struct {
 	store    *store
 	requests atomic.Int64
 
-	mu  sync.Mutex
-	srv *http.Server
+	mu     sync.Mutex
+	srv    *http.Server
+	denied string // "deny METHOD": requests with that method under /apis/ get 403
+}
+
+func (s *server) deniedMethod() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.denied
 }
 
 func (s *server) authorized(r *http.Request) bool {
@@ -181,6 +206,11 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 	if !s.authorized(r) {
 		status(w, http.StatusUnauthorized, "Unauthorized", "Unauthorized")
+		return
+	}
+	if denied := s.deniedMethod(); denied == r.Method && strings.HasPrefix(r.URL.Path, "/apis/") {
+		status(w, http.StatusForbidden, "Forbidden", fmt.Sprintf("%s %s is forbidden: "+
+			"the test's RBAC denies it", r.Method, r.URL.Path))
 		return
 	}
 	switch r.URL.Path {
@@ -238,7 +268,8 @@ func (s *server) collection(w http.ResponseWriter, r *http.Request, path string)
 		sort.Slice(items, func(i, j int) bool {
 			return name(items[i]) < name(items[j])
 		})
-		writeJSON(w, 200, map[string]any{"kind": "List", "apiVersion": "v1",
+		kind, apiVersion := listType(path)
+		writeJSON(w, 200, map[string]any{"kind": kind, "apiVersion": apiVersion,
 			"metadata": map[string]any{"resourceVersion": strconv.FormatInt(rv, 10)}, "items": items})
 	case http.MethodPost:
 		obj, ok := decode(w, r)
@@ -502,7 +533,19 @@ func main() {
 			fmt.Println("OK")
 		case "requests":
 			fmt.Printf("REQUESTS %d\n", s.requests.Load())
+		case "allow":
+			s.mu.Lock()
+			s.denied = ""
+			s.mu.Unlock()
+			fmt.Println("OK")
 		default:
+			if method, ok := strings.CutPrefix(cmd, "deny "); ok {
+				s.mu.Lock()
+				s.denied = method
+				s.mu.Unlock()
+				fmt.Println("OK")
+				continue
+			}
 			fmt.Printf("ERROR unknown command %q\n", cmd)
 		}
 	}

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <deque>
+#include <map>
 
 using namespace std::chrono_literals;
 using udp::dra::PublishedSlice;
@@ -51,7 +52,8 @@ class ScriptedApi final : public SliceApi {
   int cancels = 0;
 };
 
-// Slices are "name:rv:generation" lines in these tests; bodies are "name@generation(rv)".
+// Slices are "name:rv:generation" lines in these tests, with "#devices" after when it matters;
+// bodies are "name@generation(rv)".
 udp::Result<std::pair<std::vector<PublishedSlice>, std::string>> parseList(std::string_view body) {
   std::vector<PublishedSlice> slices;
   std::string text(body), next;
@@ -64,10 +66,15 @@ udp::Result<std::pair<std::vector<PublishedSlice>, std::string>> parseList(std::
     size_t end = text.find(' ', at);
     if (end == std::string::npos) end = text.size();
     std::string item = text.substr(at, end - at);
+    size_t devices = 0;
+    if (size_t hash = item.find('#'); hash != std::string::npos) {
+      devices = std::stoul(item.substr(hash + 1));
+      item.resize(hash);
+    }
     size_t c1 = item.find(':'), c2 = item.rfind(':');
     if (c1 == std::string::npos || c1 == c2) return udp::makeError(-1, "bad list item " + item);
-    slices.push_back(
-        {item.substr(0, c1), item.substr(c1 + 1, c2 - c1 - 1), std::stoll(item.substr(c2 + 1))});
+    slices.push_back({item.substr(0, c1), item.substr(c1 + 1, c2 - c1 - 1),
+                      std::stoll(item.substr(c2 + 1)), devices});
     at = end + 1;
   }
   return std::make_pair(std::move(slices), next);
@@ -91,8 +98,10 @@ struct Rig {
       std::vector<SliceBody> out;
       for (const std::string& name : wanted) {
         auto it = versions.find(name);
-        out.push_back({name, name + "@" + std::to_string(generation) + "(" +
-                                 (it == versions.end() ? "" : it->second) + ")"});
+        out.push_back({name,
+                       name + "@" + std::to_string(generation) + "(" +
+                           (it == versions.end() ? "" : it->second) + ")",
+                       devicesPerSlice});
       }
       return out;
     };
@@ -134,6 +143,7 @@ struct Rig {
   }
 
   std::vector<std::string> wanted;
+  size_t devicesPerSlice = 0;  // what each built body holds
   std::unique_ptr<udp::reactor::Reactor> reactor;
   ScriptedApi api;
   std::unique_ptr<SlicePublisher> publisher;
@@ -168,6 +178,26 @@ TEST_CASE(
   rig.publisher->changed();
   REQUIRE(rig.api.sent.size() == 1);
   CHECK(rig.api.sent[0].body == "n1-a@6(8)");
+}
+
+TEST_CASE("the slices held, with their devices as the API server's last answer said") {
+  using Devices = std::map<std::string, size_t, std::less<>>;
+  Rig rig({"n1-a", "n1-b"});
+  rig.devicesPerSlice = 99;
+  rig.publisher->start();
+  rig.api.answer(200, "n1-a:7:4#12 n1-old:9:4#3");
+  CHECK(rig.publisher->sliceDevices() == Devices{{"n1-a", 12}, {"n1-old", 3}});
+  REQUIRE(rig.api.sent.size() == 3);  // PUT n1-a, POST n1-b, DELETE n1-old
+  rig.api.answer(200, "n1-a:8:5#128");
+  // An answer that cannot be read: the body's own count.
+  rig.api.answer(201, "not a slice");
+  CHECK(rig.publisher->sliceDevices() == Devices{{"n1-a", 128}, {"n1-b", 99}, {"n1-old", 3}});
+  rig.api.answer(200);
+  CHECK(rig.publisher->sliceDevices() == Devices{{"n1-a", 128}, {"n1-b", 99}});
+  // Deleted by someone else: no longer held.
+  REQUIRE(rig.api.watches.size() == 1);
+  rig.api.watches[0].onLine("DELETED n1-b 12");
+  CHECK(rig.publisher->sliceDevices() == Devices{{"n1-a", 128}});
 }
 
 TEST_CASE("a list in pages is read to its end before anything is written") {

@@ -6,6 +6,7 @@
 
 #include "../udev/record_builder.h"
 #include "cli/command_line.h"
+#include "governance/describe_offline.h"
 #include "governance/json_pretty.h"
 #include "sample_inputs.h"
 #include "udev/device_id.h"
@@ -89,12 +90,90 @@ TEST_CASE("describe: devices, what containers get, driver prerequisites") {
 
 TEST_CASE("describe: health monitoring, time and liveness") {
   std::string json = sampleRecord();
-  CHECK(json.ends_with(
-      R"("healthMonitoring":{"eventSource":"udev","onRemove":[)"
-      R"({"resource":"example.com/serial","policy":"unhealthy"},)"
-      R"({"resource":"vendor.com/fpga","policy":"drop"}],)"
-      R"("attributeRules":[{"resource":"example.com/serial","attribute":"online","healthy":"1"}],)"
-      R"("metricsAddress":"127.0.0.1:9464"},"generatedAt":"2024-05-01T12:00:00Z","live":true})"));
+  CHECK(json.find(R"("healthMonitoring":{"eventSource":"udev","onRemove":[)"
+                  R"({"resource":"example.com/serial","policy":"unhealthy"},)"
+                  R"({"resource":"vendor.com/fpga","policy":"drop"}],)"
+                  R"("attributeRules":[{"resource":"example.com/serial","attribute":"online",)"
+                  R"("healthy":"1"}],"metricsAddress":"127.0.0.1:9464"},"dra":{)") !=
+        std::string::npos);
+  CHECK(json.ends_with(R"(},"generatedAt":"2024-05-01T12:00:00Z","live":true})"));
+}
+
+// The live shape: what the running driver says of its API connection, pool and claims.
+TEST_CASE("describe: the DRA driver of a running daemon") {
+  std::string json = sampleRecord();
+  CHECK(
+      json.find(
+          R"("dra":{"driverName":"udev.example.com","nodeName":"worker-3",)"
+          R"("registrationSocket":"/var/lib/kubelet/plugins_registry/udev.example.com-reg.sock",)"
+          R"("pluginSocket":"/var/lib/kubelet/plugins/udev.example.com/dra.sock",)"
+          // The file, never what is in it.
+          R"("kubeconfig":{"source":"file","path":"/etc/udev-device-plugin/dra.kubeconfig"},)"
+          // Only the resources served through DRA, with their DeviceClasses.
+          R"("resources":[{"name":"vendor.com/fpga","serve":"both","deviceClass":"fpga.vendor.com"}],)"
+          R"("api":{"server":"https://10.96.0.1:443","connected":true,"lastError":null},)"
+          R"("registered":true,)"
+          R"("pool":{"name":"worker-3","published":false,"generation":7,)"
+          R"("lastError":"ResourceSlice worker-3-udev-example-com-1: HTTP 403",)"
+          R"("slices":[{"name":"worker-3-udev-example-com-0","devices":128},)"
+          R"({"name":"worker-3-udev-example-com-1","devices":3}]},)"
+          R"("preparedClaims":2,)"
+          R"("rbac":{"rules":[{"apiGroups":["resource.k8s.io"],"resources":["resourceslices"],)"
+          R"("verbs":["list","watch","create","update","delete"]},)"
+          R"({"apiGroups":["resource.k8s.io"],"resources":["resourceclaims"],"verbs":["get"]},)"
+          R"({"nonResourceURLs":["/version"],"verbs":["get"]}],)"
+          R"("lastDenied":{"apiGroup":"resource.k8s.io","resource":"resourceslices",)"
+          R"("verb":"delete",)"
+          R"("path":"/apis/resource.k8s.io/v1/resourceslices/worker-3-udev-example-com-1",)"
+          R"("message":"resourceslices.resource.k8s.io \"worker-3-udev-example-com-1\" is )"
+          R"(forbidden","at":"2024-05-01T11:59:58.000Z","granted":true}}},)") != std::string::npos);
+}
+
+plugin::Device numbered(int i) {
+  plugin::Device d;
+  d.id = "dev" + std::to_string(i);
+  d.devnode = "/dev/fpga" + std::to_string(i);
+  return d;
+}
+
+// The offline shape: no live facts; the slices one scan would make, not published.
+TEST_CASE("describe: the DRA driver offline") {
+  testing::Sample sample;
+  testing::fillSample(sample);
+  sample.inputs.live = false;
+  std::vector<ResourceView> resources = sample.inputs.resources;
+  // 130 devices of the DRA resource: two slices, 128 and 2; the serial port is not DRA's.
+  resources[1].devices.clear();
+  for (int i = 0; i < 130; ++i) resources[1].devices.push_back(numbered(i));
+  sample.config.dra->kubeconfig.clear();
+  sample.inputs.dra = offlineDraView(sample.config, resources, "worker-3");
+  REQUIRE(sample.inputs.dra);
+  std::string json = describeJson(sample.inputs, sample.process, sample.build);
+  CHECK(
+      json.find(
+          R"("kubeconfig":{"source":"in-cluster","path":null},)"
+          R"("resources":[{"name":"vendor.com/fpga","serve":"both","deviceClass":"fpga.vendor.com"}],)"
+          R"("api":{"server":null,"connected":null,"lastError":null},"registered":null,)"
+          R"("pool":{"name":"worker-3","published":false,"generation":null,"lastError":null,)"
+          R"("slices":[{"name":"worker-3-udev-example-com-0","devices":128},)"
+          R"({"name":"worker-3-udev-example-com-1","devices":2}]},"preparedClaims":null,)"
+          R"("rbac":{"rules":[{"apiGroups":["resource.k8s.io"],)") != std::string::npos);
+  CHECK(json.find(R"("lastDenied":null}})") != std::string::npos);
+
+  // No node name to be had: no pool to name, no slices.
+  sample.inputs.dra = offlineDraView(sample.config, resources, "");
+  json = describeJson(sample.inputs, sample.process, sample.build);
+  CHECK(json.find(R"("dra":{"driverName":"udev.example.com","nodeName":null,)") !=
+        std::string::npos);
+  CHECK(json.find(R"("pool":{"name":null,"published":false,"generation":null,"lastError":null,)"
+                  R"("slices":[]})") != std::string::npos);
+
+  // Nothing served through DRA: no section.
+  sample.config.resources[1].serve = config::Serve::kDevicePlugin;
+  CHECK_FALSE(offlineDraView(sample.config, resources, "worker-3"));
+  sample.config.resources[1].serve = config::Serve::kDra;
+  sample.config.dra.reset();
+  CHECK_FALSE(offlineDraView(sample.config, resources, "worker-3"));
 }
 
 TEST_CASE("describe: an offline record without metrics or config") {
@@ -104,8 +183,9 @@ TEST_CASE("describe: an offline record without metrics or config") {
   sample.inputs.live = false;
   sample.inputs.resources.clear();
   sample.inputs.config = nullptr;
+  sample.inputs.dra.reset();
   std::string json = describeJson(sample.inputs, sample.process, sample.build);
-  CHECK(json.find(R"("metricsAddress":null})") != std::string::npos);
+  CHECK(json.find(R"("metricsAddress":null},"dra":null,)") != std::string::npos);
   CHECK(json.find(R"("resources":[],"healthMonitoring")") != std::string::npos);
   CHECK(json.find(R"("onRemove":[],"attributeRules":[])") != std::string::npos);
   CHECK(json.ends_with(R"("live":false})"));

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "governance/describe.h"
+#include "governance/describe_dra.h"
 
 namespace udp::governance::testing {
 
@@ -50,9 +51,13 @@ inline void fillSample(Sample& s) {
   fpga.permissions = "r";
   fpga.containerPath = "/dev/fpga";
   fpga.cdi = true;
+  fpga.serve = config::Serve::kBoth;
 
   s.config.kubeletDir = "/var/lib/kubelet/device-plugins";
   s.config.resources = {serial, fpga};
+  s.config.dra = config::DraConfig{};
+  s.config.dra->driverName = "udev.example.com";
+  s.config.dra->kubeconfig = "/etc/udev-device-plugin/dra.kubeconfig";
 
   plugin::Device second = serialDevice();
   second.id = "D4E5F6";
@@ -77,6 +82,22 @@ inline void fillSample(Sample& s) {
   s.inputs.metricsAddress = "127.0.0.1:9464";
   s.inputs.live = true;
   s.inputs.kubeletSocketPresent = true;
+  s.inputs.dra = draViewOf(s.config, "worker-3");
+  dra::DriverView live;
+  live.apiServer = "https://10.96.0.1:443";
+  live.apiConnected = true;
+  live.published = false;
+  live.publishError = "ResourceSlice worker-3-udev-example-com-1: HTTP 403";
+  live.generation = 7;
+  live.slices = {{"worker-3-udev-example-com-0", 128}, {"worker-3-udev-example-com-1", 3}};
+  live.preparedClaims = 2;
+  live.registered = true;
+  live.lastDenied =
+      dra::ApiDenial{{"resource.k8s.io", "resourceslices", "", "delete"},
+                     "/apis/resource.k8s.io/v1/resourceslices/worker-3-udev-example-com-1",
+                     "resourceslices.resource.k8s.io \"worker-3-udev-example-com-1\" is forbidden",
+                     "2024-05-01T11:59:58.000Z"};
+  s.inputs.dra->live = std::move(live);
   s.inputs.generatedAt = std::chrono::system_clock::time_point(std::chrono::seconds(1714564800));
 
   s.process.status.uid = 0;
