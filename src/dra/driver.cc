@@ -5,6 +5,7 @@
 #include "dra/api_status.h"
 #include "dra/claim_parser.h"
 #include "dra/device_name.h"
+#include "dra/server_version.h"
 #include "dra/slice_list_parser.h"
 #include "dra/watch_event.h"
 #include "util/log.h"
@@ -18,20 +19,6 @@ constexpr std::string_view kClaims = "/apis/resource.k8s.io/v1/namespaces/";
 
 bool servesDra(const config::Resource& resource) {
   return resource.serve == config::Serve::kDra || resource.serve == config::Serve::kBoth;
-}
-
-// The minor version of a /version answer ("34", "36+"); 0 when it cannot be told.
-int minorVersion(std::string_view body) {
-  size_t at = body.find("\"minor\"");
-  if (at == std::string_view::npos) return 0;
-  at = body.find('"', body.find(':', at) + 1);
-  if (at == std::string_view::npos) return 0;
-  int minor = 0;
-  for (size_t i = at + 1; i < body.size() && body[i] >= '0' && body[i] <= '9'; ++i) {
-    minor = minor * 10 + (body[i] - '0');
-    if (minor > 10000) return 0;
-  }
-  return minor;
 }
 
 std::string describeFailure(const kubeapi::Response& response) {
@@ -178,15 +165,17 @@ Result<void> Driver::start() {
 void Driver::askServerVersion() {
   versionCall_ = api_->request("GET", "/version", {}, [this](kubeapi::Response response) {
     versionCall_ = {};
-    int minor = response.status == 200 ? minorVersion(response.body) : 0;
-    if (minor == 0) {
-      logWarning("DRA driver: cannot tell the API server's version (" + describeFailure(response) +
+    Result<int> minor = response.status == 200
+                            ? parseMinorVersion(response.body)
+                            : Result<int>(makeError(-EIO, describeFailure(response)));
+    if (!minor) {
+      logWarning("DRA driver: cannot tell the API server's version (" + minor.error().message +
                  "); unhealthy devices are published with taints");
     } else {
-      standardNumaNode_ = minor >= 37;
-      if (minor < 36) {
+      standardNumaNode_ = *minor >= 37;
+      if (*minor < 36) {
         unhealthy_ = UnhealthyDevices::kOmit;
-        logInfo("DRA driver: Kubernetes 1." + std::to_string(minor) +
+        logInfo("DRA driver: Kubernetes 1." + std::to_string(*minor) +
                 " drops device taints (DRADeviceTaints is off before 1.36): unhealthy devices "
                 "leave the pool instead");
       }
