@@ -88,10 +88,9 @@ Driver::Driver(reactor::Reactor& reactor, DriverSettings settings,
       api_(std::move(api)),
       publisherApi_(*api_) {
   SliceLayout layout;
-  // Node and driver names are DNS subdomains: only '=' and ',' of the selector need escaping.
-  layout.listPath = std::string(kSlices) + "?fieldSelector=spec.nodeName%3D" + settings_.nodeName +
-                    "%2Cspec.driver%3D" + settings_.dra.driverName;
   layout.collectionPath = std::string(kSlices);
+  layout.fieldSelector =
+      "spec.nodeName=" + settings_.nodeName + ",spec.driver=" + settings_.dra.driverName;
   layout.build = [this](int64_t generation, const auto& versions) {
     return buildSlices(generation, versions);
   };

@@ -52,7 +52,9 @@ struct Response {
 
 struct Request {
   std::string method = "GET";
-  std::string path{};  // "/api/v1/namespaces/default/pods?limit=500", below the server's prefix
+  // "/api/v1/namespaces/default/pods?limit=500", below the server's prefix; the query made with
+  // addQueryParameter (url_query.h), which escapes it.
+  std::string path{};
   std::string body{};
   std::string contentType = "application/json";  // of the body, when there is one
   // From the call to the answer, the wait for a connection included; for a watch, to its
