@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "dra/api_outage.h"
 #include "dra/api_status.h"
 #include "dra/claim_parser.h"
 #include "dra/device_name.h"
@@ -193,6 +194,7 @@ void Driver::stop() {
   publisher_->stop();
   kubelet_->stop();
   api_->stop();
+  if (outageOp_.pending()) reactor_.cancel(outageOp_);
 }
 
 bool Driver::idle() const {
@@ -208,7 +210,8 @@ bool Driver::registered() const {
 }
 
 std::string Driver::problem() const {
-  if (!api_->connected()) {
+  if (apiOutageCounts(api_->disconnectedSince(), everPublished(),
+                      std::chrono::steady_clock::now())) {
     return "API server " + api_->config().server + " not connected" +
            (api_->lastError().empty() ? "" : ": " + api_->lastError());
   }
@@ -298,8 +301,17 @@ void Driver::turnEnd() {
     kubelet_->healthChanged(healthChanges_);
     healthChanges_.clear();
   }
+  auto outageCounts = apiOutageCountsFrom(api_->disconnectedSince(), everPublished());
+  auto now = std::chrono::steady_clock::now();
+  // An earlier timer (an outage that ended) fires first and this is armed again then.
+  if (outageCounts && *outageCounts > now && !outageOp_.pending())
+    reactor_.timeout(outageOp_, *outageCounts - now);
   kubelet_->sweep();
   api_->sweep();
+}
+
+void Driver::onOutageTimer(int, uint32_t) noexcept {
+  // Nothing to do: the turn this ends makes the daemon ask problem() again.
 }
 
 std::vector<SliceBody> Driver::buildSlices(int64_t generation, const ResourceVersions& versions) {

@@ -82,7 +82,8 @@ class Driver final : private draplugin::ClaimSource,
   bool idle() const;
 
   bool serves(std::string_view resource) const;
-  // For /readyz: the API server answers, the pool is published, the kubelet registered us.
+  // For metrics: the API server answers now. /readyz (problem()) forgives an outage shorter
+  // than kApiOutageGrace once the pool was published (api_outage.h).
   bool apiConnected() const { return api_->connected(); }
   bool slicesUpToDate() const { return publisher_->upToDate(); }
   bool registered() const;
@@ -133,6 +134,9 @@ class Driver final : private draplugin::ClaimSource,
   const config::Resource* resourceNamed(std::string_view name) const;
   void healthChanged(const std::string& name, const Entry* entry, bool removed);
   void askServerVersion();
+  bool everPublished() const { return publisher_->stats().rounds > 0; }
+  // Wakes the loop when an API outage starts to count (api_outage.h), for the daemon to report.
+  void onOutageTimer(int res, uint32_t flags) noexcept;
 
   reactor::Reactor& reactor_;
   DriverSettings settings_;
@@ -157,6 +161,7 @@ class Driver final : private draplugin::ClaimSource,
   kubeapi::CallHandle versionCall_;
   bool started_ = false;
   bool stopped_ = false;
+  reactor::Op outageOp_{reactor::bindOp<&Driver::onOutageTimer>(this, scope_)};
 };
 
 }  // namespace udp::dra
