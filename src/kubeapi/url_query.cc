@@ -1,5 +1,7 @@
 #include "kubeapi/url_query.h"
 
+#include "util/percent_encoding.h"
+
 namespace udp::kubeapi {
 
 namespace {
@@ -12,20 +14,7 @@ bool unreserved(unsigned char c) {
 }  // namespace
 
 std::string escapeQueryComponent(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (unreserved(c)) {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    }
-  }
-  return out;
+  return percentEncode(text, [](unsigned char c) { return !unreserved(c); });
 }
 
 void addQueryParameter(std::string& path, std::string_view name, std::string_view value) {
