@@ -4,6 +4,8 @@
 #include <array>
 #include <vector>
 
+#include "kubeapi/url_query.h"
+
 namespace udp::dra {
 namespace {
 
@@ -76,9 +78,14 @@ std::string sliceCollectionPath() {
   return std::string(kResourceApiV1) + "/resourceslices";
 }
 
+std::string sliceFieldSelector(std::string_view nodeName, std::string_view driverName) {
+  return "spec.nodeName=" + std::string(nodeName) + ",spec.driver=" + std::string(driverName);
+}
+
 std::string sliceListPath(std::string_view nodeName, std::string_view driverName) {
-  return sliceCollectionPath() + "?fieldSelector=spec.nodeName%3D" + std::string(nodeName) +
-         "%2Cspec.driver%3D" + std::string(driverName);
+  std::string path = sliceCollectionPath();
+  kubeapi::addQueryParameter(path, "fieldSelector", sliceFieldSelector(nodeName, driverName));
+  return path;
 }
 
 std::string claimPath(std::string_view namespaceName, std::string_view name) {

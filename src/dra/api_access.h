@@ -28,8 +28,9 @@ inline constexpr std::string_view kVersionPath = "/version";
 
 // POST target of our slices; one slice's path is this + "/" + name.
 std::string sliceCollectionPath();
-// GET (list, and with watch=true the watch): this node's slices of this driver. Node and driver
-// names are DNS subdomains: only the selector's '=' and ',' need escaping.
+// The field selector of this node's slices of this driver, unescaped.
+std::string sliceFieldSelector(std::string_view nodeName, std::string_view driverName);
+// GET (list; with more parameters the pages and the watch): the collection with that selector.
 std::string sliceListPath(std::string_view nodeName, std::string_view driverName);
 // GET: one ResourceClaim.
 std::string claimPath(std::string_view namespaceName, std::string_view name);

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 
+#include "dra/api_outage.h"
 #include "dra/api_status.h"
 #include "dra/claim_parser.h"
 #include "dra/device_name.h"
+#include "dra/server_version.h"
 #include "dra/slice_list_parser.h"
 #include "dra/watch_event.h"
 #include "util/log.h"
@@ -15,20 +17,6 @@ namespace {
 
 bool servesDra(const config::Resource& resource) {
   return resource.serve == config::Serve::kDra || resource.serve == config::Serve::kBoth;
-}
-
-// The minor version of a /version answer ("34", "36+"); 0 when it cannot be told.
-int minorVersion(std::string_view body) {
-  size_t at = body.find("\"minor\"");
-  if (at == std::string_view::npos) return 0;
-  at = body.find('"', body.find(':', at) + 1);
-  if (at == std::string_view::npos) return 0;
-  int minor = 0;
-  for (size_t i = at + 1; i < body.size() && body[i] >= '0' && body[i] <= '9'; ++i) {
-    minor = minor * 10 + (body[i] - '0');
-    if (minor > 10000) return 0;
-  }
-  return minor;
 }
 
 std::string describeFailure(const kubeapi::Response& response) {
@@ -101,8 +89,8 @@ Driver::Driver(reactor::Reactor& reactor, DriverSettings settings,
       api_(std::move(api)),
       publisherApi_(*this, *api_) {
   SliceLayout layout;
-  layout.listPath = sliceListPath(settings_.nodeName, settings_.dra.driverName);
   layout.collectionPath = sliceCollectionPath();
+  layout.fieldSelector = sliceFieldSelector(settings_.nodeName, settings_.dra.driverName);
   layout.build = [this](int64_t generation, const auto& versions) {
     return buildSlices(generation, versions);
   };
@@ -179,15 +167,17 @@ void Driver::askServerVersion() {
       api_->request("GET", std::string(kVersionPath), {}, [this](kubeapi::Response response) {
         versionCall_ = {};
         noteAnswer("GET", kVersionPath, response);
-        int minor = response.status == 200 ? minorVersion(response.body) : 0;
-        if (minor == 0) {
-          logWarning("DRA driver: cannot tell the API server's version (" +
-                     describeFailure(response) + "); unhealthy devices are published with taints");
+        Result<int> minor = response.status == 200
+                                ? parseMinorVersion(response.body)
+                                : Result<int>(makeError(-EIO, describeFailure(response)));
+        if (!minor) {
+          logWarning("DRA driver: cannot tell the API server's version (" + minor.error().message +
+                     "); unhealthy devices are published with taints");
         } else {
-          standardNumaNode_ = minor >= 37;
-          if (minor < 36) {
+          standardNumaNode_ = *minor >= 37;
+          if (*minor < 36) {
             unhealthy_ = UnhealthyDevices::kOmit;
-            logInfo("DRA driver: Kubernetes 1." + std::to_string(minor) +
+            logInfo("DRA driver: Kubernetes 1." + std::to_string(*minor) +
                     " drops device taints (DRADeviceTaints is off before 1.36): unhealthy devices "
                     "leave the pool instead");
           }
@@ -247,6 +237,7 @@ void Driver::stop() {
   publisher_->stop();
   kubelet_->stop();
   api_->stop();
+  if (outageOp_.pending()) reactor_.cancel(outageOp_);
 }
 
 bool Driver::idle() const {
@@ -262,7 +253,8 @@ bool Driver::registered() const {
 }
 
 std::string Driver::problem() const {
-  if (!api_->connected()) {
+  if (apiOutageCounts(api_->disconnectedSince(), everPublished(),
+                      std::chrono::steady_clock::now())) {
     return "API server " + api_->config().server + " not connected" +
            (api_->lastError().empty() ? "" : ": " + api_->lastError());
   }
@@ -352,8 +344,17 @@ void Driver::turnEnd() {
     kubelet_->healthChanged(healthChanges_);
     healthChanges_.clear();
   }
+  auto outageCounts = apiOutageCountsFrom(api_->disconnectedSince(), everPublished());
+  auto now = std::chrono::steady_clock::now();
+  // An earlier timer (an outage that ended) fires first and this is armed again then.
+  if (outageCounts && *outageCounts > now && !outageOp_.pending())
+    reactor_.timeout(outageOp_, *outageCounts - now);
   kubelet_->sweep();
   api_->sweep();
+}
+
+void Driver::onOutageTimer(int, uint32_t) noexcept {
+  // Nothing to do: the turn this ends makes the daemon ask problem() again.
 }
 
 std::vector<SliceBody> Driver::buildSlices(int64_t generation, const ResourceVersions& versions) {

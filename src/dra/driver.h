@@ -84,7 +84,8 @@ class Driver final : private draplugin::ClaimSource,
   bool idle() const;
 
   bool serves(std::string_view resource) const;
-  // For /readyz: the API server answers, the pool is published, the kubelet registered us.
+  // For metrics: the API server answers now. /readyz (problem()) forgives an outage shorter
+  // than kApiOutageGrace once the pool was published (api_outage.h).
   bool apiConnected() const { return api_->connected(); }
   bool slicesUpToDate() const { return publisher_->upToDate(); }
   bool registered() const;
@@ -141,6 +142,9 @@ class Driver final : private draplugin::ClaimSource,
   // once that access succeeds.
   void noteAnswer(std::string_view method, std::string_view path,
                   const kubeapi::Response& response);
+  bool everPublished() const { return publisher_->stats().rounds > 0; }
+  // Wakes the loop when an API outage starts to count (api_outage.h), for the daemon to report.
+  void onOutageTimer(int res, uint32_t flags) noexcept;
 
   reactor::Reactor& reactor_;
   DriverSettings settings_;
@@ -166,6 +170,7 @@ class Driver final : private draplugin::ClaimSource,
   std::optional<ApiDenial> lastDenied_;
   bool started_ = false;
   bool stopped_ = false;
+  reactor::Op outageOp_{reactor::bindOp<&Driver::onOutageTimer>(this, scope_)};
 };
 
 }  // namespace udp::dra

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "kubeapi/url_query.h"
+
 namespace udp::dra {
 namespace {
 
@@ -62,27 +64,20 @@ void SlicePublisher::stop() {
   if (retryOp_.pending()) reactor_.cancel(retryOp_);
 }
 
+std::string SlicePublisher::listPath() const {
+  std::string path = layout_.collectionPath;
+  if (!layout_.fieldSelector.empty()) {
+    kubeapi::addQueryParameter(path, "fieldSelector", layout_.fieldSelector);
+  }
+  return path;
+}
+
 void SlicePublisher::list(std::string continueToken) {
   phase_ = Phase::kListing;
   if (continueToken.empty()) listing_.clear();
-  std::string path = layout_.listPath;
-  path += path.find('?') == std::string::npos ? '?' : '&';
-  path += "limit=";
-  path += kListLimit;
-  // Continue tokens are opaque base64: only '=' and '+'/'/' need escaping in a query.
-  if (!continueToken.empty()) {
-    path += "&continue=";
-    for (char c : continueToken) {
-      if (c == '=' || c == '+' || c == '/' || c == '&') {
-        static constexpr char kHex[] = "0123456789ABCDEF";
-        path += '%';
-        path += kHex[(static_cast<unsigned char>(c) >> 4) & 0xf];
-        path += kHex[static_cast<unsigned char>(c) & 0xf];
-      } else {
-        path += c;
-      }
-    }
-  }
+  std::string path = listPath();
+  kubeapi::addQueryParameter(path, "limit", kListLimit);
+  if (!continueToken.empty()) kubeapi::addQueryParameter(path, "continue", continueToken);
   api_.request("GET", std::move(path), {},
                [this](SliceApi::Response response) { onListed(std::move(response)); });
 }
@@ -243,10 +238,10 @@ void SlicePublisher::relistLater() {
 }
 
 void SlicePublisher::startWatch() {
-  std::string path = layout_.listPath;
-  path += path.find('?') == std::string::npos ? '?' : '&';
-  path += "watch=true&allowWatchBookmarks=true";
-  if (!watchVersion_.empty()) path += "&resourceVersion=" + watchVersion_;
+  std::string path = listPath();
+  kubeapi::addQueryParameter(path, "watch", "true");
+  kubeapi::addQueryParameter(path, "allowWatchBookmarks", "true");
+  if (!watchVersion_.empty()) kubeapi::addQueryParameter(path, "resourceVersion", watchVersion_);
   watching_ = true;
   api_.watch(
       std::move(path), [this](std::string_view line) { onWatchEvent(line); },

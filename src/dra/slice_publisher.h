@@ -76,10 +76,11 @@ struct SliceBody {
 
 // What the driver knows about its slices' shape; the publisher knows only the protocol.
 struct SliceLayout {
-  // GET: this node's slices of this driver (field selectors); the publisher adds paging.
-  std::string listPath;
   // POST target; a slice's own path is collectionPath + "/" + name.
   std::string collectionPath;
+  // This node's slices of this driver, unescaped ("spec.nodeName=n1,spec.driver=d.example.com"):
+  // the collection is listed and watched with it; the publisher adds paging.
+  std::string fieldSelector;
   // The desired slices at `generation`. A slice named in `resourceVersions` is an update and
   // must carry that metadata.resourceVersion; the others are created.
   std::function<std::vector<SliceBody>(int64_t generation,
@@ -146,6 +147,8 @@ class SlicePublisher {
  private:
   enum class Phase { kIdle, kListing, kWriting, kWaitingToRetry, kStopped };
 
+  // The collection with our field selector: what list() pages through and startWatch() watches.
+  std::string listPath() const;
   void list(std::string continueToken);
   void onListed(SliceApi::Response response);
   void startRound();

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "util/percent_encoding.h"
+
 namespace udp::grpc {
 
 namespace {
@@ -30,20 +32,7 @@ Status Status::Ok() {
 }
 
 std::string encodeGrpcMessage(std::string_view message) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(message.size());
-  for (char ch : message) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (needsEscape(c)) {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
-    } else {
-      out.push_back(ch);
-    }
-  }
-  return out;
+  return percentEncode(message, needsEscape);
 }
 
 std::string decodeGrpcMessage(std::string_view encoded) {

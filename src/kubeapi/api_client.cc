@@ -114,6 +114,17 @@ bool ApiClient::connected() const {
   return active_ && active_->ready() && !active_->goingAway();
 }
 
+std::optional<Clock::time_point> ApiClient::disconnectedSince() const {
+  if (connected()) return std::nullopt;
+  return disconnectedSince_;
+}
+
+void ApiClient::lostActive() {
+  if (!up_) return;
+  up_ = false;
+  disconnectedSince_ = Clock::now();
+}
+
 ApiClient::Call* ApiClient::find(uint64_t id) {
   auto it = calls_.find(id);
   return it == calls_.end() ? nullptr : it->second.get();
@@ -302,6 +313,7 @@ void ApiClient::requeue(Call& call) {
 
 void ApiClient::onConnectionReady(ApiConnection& connection) {
   if (&connection != active_.get()) return;
+  up_ = true;
   backoff_.reset();
   lastError_.clear();
   ++connects_;
@@ -310,6 +322,7 @@ void ApiClient::onConnectionReady(ApiConnection& connection) {
 
 void ApiClient::onConnectionGoAway(ApiConnection& connection) {
   if (&connection != active_.get()) return;
+  lostActive();
   retired_.push_back(std::move(active_));
   // Its streams finish where they are; new ones go to a new connection, made now, unless the
   // server sends every new connection away at once: then it waits its backoff like a failure.
@@ -323,7 +336,10 @@ void ApiClient::onConnectionGoAway(ApiConnection& connection) {
 
 void ApiClient::onConnectionClosed(ApiConnection& connection, std::vector<uint64_t> calls) {
   bool wasActive = &connection == active_.get();
-  if (wasActive) retired_.push_back(std::move(active_));
+  if (wasActive) {
+    lostActive();
+    retired_.push_back(std::move(active_));
+  }
   const std::string& error = connection.error();
   for (uint64_t id : calls) {
     Call* call = find(id);

@@ -52,7 +52,9 @@ struct Response {
 
 struct Request {
   std::string method = "GET";
-  std::string path{};  // "/api/v1/namespaces/default/pods?limit=500", below the server's prefix
+  // "/api/v1/namespaces/default/pods?limit=500", below the server's prefix; the query made with
+  // addQueryParameter (url_query.h), which escapes it.
+  std::string path{};
   std::string body{};
   std::string contentType = "application/json";  // of the body, when there is one
   // From the call to the answer, the wait for a connection included; for a watch, to its
@@ -111,6 +113,9 @@ class ApiClient final : private ApiConnectionEvents {
 
   // For /readyz and metrics.
   bool connected() const;
+  // While not connected(): since when, the client's creation or the loss of its last ready
+  // connection (failed attempts to reconnect do not move it); nullopt while connected.
+  std::optional<std::chrono::steady_clock::time_point> disconnectedSince() const;
   // The last connection failure, one line; empty once connected.
   const std::string& lastError() const { return lastError_; }
   uint64_t errors() const { return errors_; }      // failed connects, lost connections, status 0
@@ -129,6 +134,8 @@ class ApiClient final : private ApiConnectionEvents {
   void connect();
   void connectTo(std::vector<SocketAddress> addresses);
   void connectionFailed(const std::string& error);
+  // active_ is lost (closed, or sent away): an outage starts if it was ready.
+  void lostActive();
   void dispatch();
   void send(Call& call, ApiConnection& connection);
   void requeue(Call& call);
@@ -169,6 +176,8 @@ class ApiClient final : private ApiConnectionEvents {
   bool rearm_ = false;  // timerOp_ was cancelled to be armed earlier
   bool started_ = false;
   bool stopped_ = false;
+  bool up_ = false;  // active_ became ready and has not been lost since
+  std::chrono::steady_clock::time_point disconnectedSince_ = std::chrono::steady_clock::now();
   std::string lastError_;
   uint64_t errors_ = 0;
   uint64_t connects_ = 0;

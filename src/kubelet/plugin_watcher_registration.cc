@@ -51,8 +51,7 @@ PluginWatcherRegistration::PluginWatcherRegistration(
       service_(std::move(info), *this),
       registrationServer_(reactor, service_, grpc::ServerLimits{}, &scope_),
       timing_(timing),
-      nextRetry_(timing.firstRetry),
-      nextReconnect_(timing.firstReconnect) {}
+      reconnect_({timing.firstReconnect, timing.maxRetry}) {}
 
 bool PluginWatcherRegistration::ours(const grpc::Server& server) const {
   ino_t inode = server.socketInode();
@@ -102,8 +101,7 @@ void PluginWatcherRegistration::onGetInfo() {
   // Registered already: a kubelet that probes its plugins, not a new registration (a new one
   // follows a new socket file or a kubelet restart, and both end our state first).
   if (state_ == RegistrationState::kRegistered) return;
-  retryWanted_ = false;
-  reactor_.cancel(retryOp_);
+  retry_.cancel();
   state_ = RegistrationState::kRegistering;
   attemptStarted_ = std::chrono::steady_clock::now();
   ++registerCalls_;
@@ -121,7 +119,7 @@ void PluginWatcherRegistration::onRegistrationStatus(bool registered, std::strin
   if (registered) {
     state_ = RegistrationState::kRegistered;
     registeredAt_ = std::chrono::steady_clock::now();
-    nextRetry_ = timing_.firstRetry;
+    retry_.reset();
     ++registrations_;
     logInfo("registered with the kubelet (plugin watcher) in " +
                 std::to_string(millisSince(attemptStarted_)) + " ms",
@@ -129,8 +127,8 @@ void PluginWatcherRegistration::onRegistrationStatus(bool registered, std::strin
     return;
   }
   logWarning("the kubelet did not register the plugin: " + status.message +
-                 "; re-creating the registration socket in " + std::to_string(nextRetry_.count()) +
-                 " ms",
+                 "; re-creating the registration socket in " +
+                 std::to_string(retry_.nextDelay().count()) + " ms",
              {{"resource", resourceName_}});
   scheduleRetry();
 }
@@ -141,42 +139,27 @@ void PluginWatcherRegistration::connectionLost() {
     return;  // already on its way back
   }
   if (std::chrono::steady_clock::now() - registeredAt_ >= timing_.stableStream) {
-    nextReconnect_ = timing_.firstReconnect;
+    reconnect_.reset();
   }
+  std::chrono::milliseconds delay = reconnect_.next();
   logWarning(
       "the kubelet closed our ListAndWatch connection; re-creating the registration "
       "socket in " +
-          std::to_string(nextReconnect_.count()) + " ms",
+          std::to_string(delay.count()) + " ms",
       {{"resource", resourceName_}, {"endpoint", endpointPath_}});
-  // scheduleRetry() doubles nextRetry_ after using it: start the backoff from the reconnect
-  // delay.
-  nextRetry_ = nextReconnect_;
-  nextReconnect_ = std::min(nextReconnect_ * 2, timing_.maxRetry);
+  // Failures after it back off from the reconnect delay.
+  retry_.startFrom(delay);
   scheduleRetry();
 }
 
 void PluginWatcherRegistration::scheduleRetry() {
   if (stopped_) return;
   state_ = RegistrationState::kBackingOff;
-  retryWanted_ = true;
-  // A timer still in flight (due, or cancelled and not yet completed) acts from its completion;
-  // a second one cannot be armed on the same op.
-  if (!retryOp_.pending()) armRetry();
-}
-
-void PluginWatcherRegistration::armRetry() {
-  reactor_.timeout(retryOp_, nextRetry_);
-  nextRetry_ = std::min(nextRetry_ * 2, timing_.maxRetry);
+  retry_.schedule();
 }
 
 void PluginWatcherRegistration::onRetryTimer(int res, uint32_t) noexcept {
-  if (stopped_ || !retryWanted_) return;
-  if (res == -ECANCELED) {
-    // Cancelled, then a new failure wanted a retry before the cancellation completed.
-    armRetry();
-    return;
-  }
-  retryWanted_ = false;
+  if (stopped_ || !retry_.fired(res)) return;
   if (state_ != RegistrationState::kBackingOff) return;
   recreateRegistrationSocket();
 }
@@ -216,8 +199,7 @@ void PluginWatcherRegistration::recheck() {
 
 void PluginWatcherRegistration::stop() {
   stopped_ = true;
-  retryWanted_ = false;
-  reactor_.cancel(retryOp_);
+  retry_.cancel();
   // The file first: the kubelet unregisters the resource when it goes.
   if (ours(registrationServer_)) ::unlink(registrationPath_.c_str());
   registrationServer_.closeConnections();

@@ -22,7 +22,9 @@
 #include "kubelet/plugin_info_service.h"
 #include "kubelet/registrar.h"
 #include "kubelet/registration.h"
+#include "kubelet/retry_timer.h"
 #include "reactor/reactor.h"
+#include "util/backoff.h"
 
 namespace udp::kubelet {
 
@@ -82,7 +84,6 @@ class PluginWatcherRegistration final : public Registrar, private PluginInfoList
   void recreateRegistrationSocket();
   bool ours(const grpc::Server& server) const;
   void scheduleRetry();
-  void armRetry();
   void onRetryTimer(int res, uint32_t flags) noexcept;
 
   reactor::Reactor& reactor_;
@@ -97,17 +98,16 @@ class PluginWatcherRegistration final : public Registrar, private PluginInfoList
   RegistrationTiming timing_;
 
   RegistrationState state_ = RegistrationState::kWaitingForKubelet;
-  std::chrono::milliseconds nextRetry_;
-  std::chrono::milliseconds nextReconnect_;
+  Backoff reconnect_;  // the first retry after the kubelet dropped our connection
   std::chrono::steady_clock::time_point attemptStarted_;
   std::chrono::steady_clock::time_point registeredAt_;
   uint64_t registrations_ = 0;
   uint64_t registerCalls_ = 0;
   bool started_ = false;  // before start() directory events change nothing
   bool stopped_ = false;
-  bool retryWanted_ = false;  // a backoff retry is owed; the timer's completion acts on it
   std::function<void(const grpc::Status&)> outcomeHandler_;
   reactor::Op retryOp_{reactor::bindOp<&PluginWatcherRegistration::onRetryTimer>(this, scope_)};
+  RetryTimer retry_{reactor_, retryOp_, timing_.firstRetry, timing_.maxRetry};
 };
 
 // The registration socket's file name: "example.com/serial" → "example.com_serial-reg.sock".

@@ -53,8 +53,7 @@ Registration::Registration(reactor::Reactor& reactor, std::string kubeletDir,
       options_(std::move(options)),
       server_(server),
       timing_(timing),
-      nextRetry_(timing.firstRetry),
-      nextReconnect_(timing.firstReconnect) {}
+      reconnect_({timing.firstReconnect, timing.maxRetry}) {}
 
 bool Registration::kubeletSocketPresent() const {
   return socketInodeAt(kubeletDir_ + "/" + kKubeletSocket) != 0;
@@ -84,9 +83,9 @@ Result<void> Registration::start() {
 
 void Registration::kubeletAppeared() {
   if (!started_ || stopped_) return;
-  nextRetry_ = timing_.firstRetry;
-  nextReconnect_ = timing_.firstReconnect;
-  cancelRetry();
+  retry_.reset();
+  reconnect_.reset();
+  retry_.cancel();
   if (!ensureSocket()) {
     scheduleRetry();
     return;
@@ -97,7 +96,7 @@ void Registration::kubeletAppeared() {
 void Registration::kubeletGone() {
   if (!started_ || stopped_) return;
   retireClient();
-  cancelRetry();
+  retry_.cancel();
   if (state_ == RegistrationState::kRegistered) {
     logWarning("kubelet.sock removed; waiting for the kubelet", {{"resource", resourceName_}});
   }
@@ -132,15 +131,15 @@ void Registration::connectionLost() {
     return;  // already on its way back
   }
   auto now = std::chrono::steady_clock::now();
-  if (now - registeredAt_ >= timing_.stableStream) nextReconnect_ = timing_.firstReconnect;
+  if (now - registeredAt_ >= timing_.stableStream) reconnect_.reset();
+  std::chrono::milliseconds delay = reconnect_.next();
   logWarning("the kubelet closed our ListAndWatch connection; registering again in " +
-                 std::to_string(nextReconnect_.count()) + " ms",
+                 std::to_string(delay.count()) + " ms",
              {{"resource", resourceName_}, {"endpoint", endpoint_}});
   retireClient();
-  cancelRetry();
-  // armRetry() doubles nextRetry_ after using it: start the backoff from the reconnect delay.
-  nextRetry_ = nextReconnect_;
-  nextReconnect_ = std::min(nextReconnect_ * 2, timing_.maxRetry);
+  retry_.cancel();
+  // Failures after it back off from the reconnect delay.
+  retry_.startFrom(delay);
   scheduleRetry();
 }
 
@@ -186,7 +185,7 @@ void Registration::onRegistered(const grpc::Status& status) {
   if (status.ok()) {
     state_ = RegistrationState::kRegistered;
     registeredAt_ = std::chrono::steady_clock::now();
-    nextRetry_ = timing_.firstRetry;
+    retry_.reset();
     ++registrations_;
     logInfo(
         "registered with the kubelet in " + std::to_string(millisSince(attemptStarted_)) + " ms",
@@ -194,7 +193,8 @@ void Registration::onRegistered(const grpc::Status& status) {
     return;
   }
   logWarning("Register failed: " + std::string(statusCodeName(status.code)) + ": " +
-                 status.message + "; retrying in " + std::to_string(nextRetry_.count()) + " ms",
+                 status.message + "; retrying in " + std::to_string(retry_.nextDelay().count()) +
+                 " ms",
              {{"resource", resourceName_}});
   scheduleRetry();
 }
@@ -202,30 +202,11 @@ void Registration::onRegistered(const grpc::Status& status) {
 void Registration::scheduleRetry() {
   if (stopped_) return;
   state_ = RegistrationState::kBackingOff;
-  retryWanted_ = true;
-  // A timer still in flight (due, or cancelled and not yet completed) re-arms or retries from
-  // its completion; arming a second one on the same op is not possible.
-  if (!retryOp_.pending()) armRetry();
-}
-
-void Registration::armRetry() {
-  reactor_.timeout(retryOp_, nextRetry_);
-  nextRetry_ = std::min(nextRetry_ * 2, timing_.maxRetry);
-}
-
-void Registration::cancelRetry() {
-  retryWanted_ = false;
-  reactor_.cancel(retryOp_);
+  retry_.schedule();
 }
 
 void Registration::onRetryTimer(int res, uint32_t) noexcept {
-  if (stopped_ || !retryWanted_) return;
-  if (res == -ECANCELED) {
-    // Cancelled, then a new failure wanted a retry before the cancellation completed.
-    armRetry();
-    return;
-  }
-  retryWanted_ = false;
+  if (stopped_ || !retry_.fired(res)) return;
   if (state_ != RegistrationState::kBackingOff) return;
   recheck();
 }
@@ -240,7 +221,7 @@ void Registration::retireClient() {
 void Registration::stop() {
   stopped_ = true;
   retireClient();
-  cancelRetry();
+  retry_.cancel();
 }
 
 void Registration::sweep() {

@@ -14,7 +14,9 @@
 #include "grpc/server.h"
 #include "grpc/unary_client.h"
 #include "kubelet/registrar.h"
+#include "kubelet/retry_timer.h"
 #include "reactor/reactor.h"
+#include "util/backoff.h"
 
 namespace udp::kubelet {
 
@@ -75,8 +77,6 @@ class Registration final : public Registrar {
   void attempt();
   void onRegistered(const grpc::Status& status);
   void scheduleRetry();
-  void armRetry();
-  void cancelRetry();
   void onRetryTimer(int res, uint32_t flags) noexcept;
   bool kubeletSocketPresent() const;
   bool ownSocketPresent() const;
@@ -93,21 +93,20 @@ class Registration final : public Registrar {
   RegistrationTiming timing_;
 
   RegistrationState state_ = RegistrationState::kWaitingForKubelet;
-  std::chrono::milliseconds nextRetry_;
   std::chrono::steady_clock::time_point attemptStarted_;
   std::chrono::steady_clock::time_point registeredAt_;
-  std::chrono::milliseconds nextReconnect_;
+  Backoff reconnect_;  // the first retry after the kubelet dropped our connection
   uint64_t registrations_ = 0;
   uint64_t registerCalls_ = 0;
   uint64_t attemptGeneration_ = 0;
   bool started_ = false;  // before start() directory events change nothing
   bool stopped_ = false;
   bool announcedWait_ = false;
-  bool retryWanted_ = false;  // a backoff retry is owed; the timer's completion acts on it
   std::function<void(const grpc::Status&)> outcomeHandler_;
   std::unique_ptr<grpc::UnaryClient> client_;
   std::vector<std::unique_ptr<grpc::UnaryClient>> retiredClients_;
   reactor::Op retryOp_{reactor::bindOp<&Registration::onRetryTimer>(this, scope_)};
+  RetryTimer retry_{reactor_, retryOp_, timing_.firstRetry, timing_.maxRetry};
 };
 
 // The socket file name for a resource: "example.com/serial" → "example.com_serial.sock".

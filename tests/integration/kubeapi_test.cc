@@ -335,9 +335,15 @@ TEST_CASE("the server goes away and comes back: requests wait for it; or time ou
   Rig rig;
   rig.connect(server.file("kubeconfig-cert"), {.reconnect = {20ms, 200ms}});
   REQUIRE(rig.call("GET", "/echo").status == 200);
+  CHECK_FALSE(rig.client->disconnectedSince());
 
+  auto stoppedAt = std::chrono::steady_clock::now();
   CHECK(server.command("stop") == "OK");
   REQUIRE(rig.runUntil([&] { return !rig.client->connected(); }));
+  // The outage starts when the connection is lost; failed reconnects do not move it.
+  auto since = rig.client->disconnectedSince();
+  REQUIRE(since);
+  CHECK(*since >= stoppedAt);
 
   SUBCASE("a request made meanwhile is answered once the server is back") {
     std::optional<Response> answer;
@@ -347,10 +353,12 @@ TEST_CASE("the server goes away and comes back: requests wait for it; or time ou
     REQUIRE(rig.runUntil([&] { return rig.client->errors() >= errors + 3; }));
     CHECK_FALSE(answer.has_value());
     CHECK(contains(rig.client->lastError(), "Connection refused"));
+    CHECK(rig.client->disconnectedSince() == since);
     CHECK(server.command("start") == "OK");
     REQUIRE(rig.runUntil([&] { return answer.has_value(); }));
     CHECK(answer->status == 200);
     CHECK(rig.client->connected());
+    CHECK_FALSE(rig.client->disconnectedSince());
     CHECK(rig.client->connects() == 2);
     CHECK(rig.client->lastError().empty());
   }
@@ -400,6 +408,7 @@ TEST_CASE("GOAWAY: the stream in flight finishes there, new ones go to a new con
   REQUIRE(rig.runUntil([&] { return server.requests() >= base + 1; }));
   CHECK(server.command("goaway") == "OK");
   REQUIRE(rig.runUntil([&] { return rig.client->connects() == 2; }));
+  CHECK_FALSE(rig.client->disconnectedSince());
   Response fresh = rig.call("GET", "/echo");
   CHECK(fresh.status == 200);
   CHECK_FALSE(slow.has_value());  // still running on the old connection

@@ -92,8 +92,8 @@ struct Rig {
     REQUIRE(made);
     reactor = std::move(*made);
     udp::dra::SliceLayout layout;
-    layout.listPath = "/slices?fieldSelector=spec.nodeName=n1";
     layout.collectionPath = "/slices";
+    layout.fieldSelector = "spec.nodeName=n1";
     layout.build = [this](int64_t generation, const udp::dra::ResourceVersions& versions) {
       std::vector<SliceBody> out;
       for (const std::string& name : wanted) {
@@ -158,7 +158,7 @@ TEST_CASE(
   rig.publisher->start();
   REQUIRE(rig.api.sent.size() == 1);
   CHECK(rig.api.sent[0].method == "GET");
-  CHECK(rig.api.sent[0].path == "/slices?fieldSelector=spec.nodeName=n1&limit=500");
+  CHECK(rig.api.sent[0].path == "/slices?fieldSelector=spec.nodeName%3Dn1&limit=500");
   rig.api.answer(200, "n1-a:7:4 n1-old:9:4");
   REQUIRE(rig.api.sent.size() == 2);
   CHECK(rig.api.sent[0].method == "PUT");
@@ -206,7 +206,7 @@ TEST_CASE("a list in pages is read to its end before anything is written") {
   rig.api.answer(200, "n1-x:1:2|tok+en=");
   REQUIRE(rig.api.sent.size() == 1);
   CHECK(rig.api.sent[0].path ==
-        "/slices?fieldSelector=spec.nodeName=n1&limit=500&continue=tok%2Ben%3D");
+        "/slices?fieldSelector=spec.nodeName%3Dn1&limit=500&continue=tok%2Ben%3D");
   rig.api.answer(200, "n1-a:3:9");
   REQUIRE(rig.api.sent.size() == 2);
   CHECK(rig.api.sent[0].body == "n1-a@10(3)");
@@ -321,7 +321,7 @@ TEST_CASE("a wanted slice deleted by someone else is put back; our own deletes a
   rig.api.answer(200, "n1-a:3:1 n1-old:4:1");
   REQUIRE(rig.api.watches.size() == 1);
   CHECK(rig.api.watches[0].path ==
-        "/slices?fieldSelector=spec.nodeName=n1&watch=true&allowWatchBookmarks=true&"
+        "/slices?fieldSelector=spec.nodeName%3Dn1&watch=true&allowWatchBookmarks=true&"
         "resourceVersion=100");
   rig.api.answer(200, "n1-a:5:2");
   rig.api.answer(200);  // n1-old deleted by us

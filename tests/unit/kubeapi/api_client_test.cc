@@ -110,6 +110,9 @@ TEST_CASE("refused: requests wait, reconnects back off, the deadline names the c
   udp::testing::TestPki pki;
   int port = LocalSocket(false).port;  // bound, not listening, then closed: refused
   Rig rig(backend, configFor(port, pki.ca().certPem), {.reconnect = {10ms, 40ms}});
+  // Never connected: disconnected since its creation, however many attempts fail.
+  auto since = rig.client->disconnectedSince();
+  REQUIRE(since);
   rig.client->start();
   Response r = rig.get(300ms);
   CHECK(r.status == 0);
@@ -120,6 +123,7 @@ TEST_CASE("refused: requests wait, reconnects back off, the deadline names the c
   CHECK(rig.client->errors() >= 4);
   CHECK(rig.client->errors() <= 40);
   CHECK_FALSE(rig.client->connected());
+  CHECK(rig.client->disconnectedSince() == since);
 }
 
 TEST_CASE("a server that never answers the handshake: connectTimeout") {
