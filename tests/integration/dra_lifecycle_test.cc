@@ -343,6 +343,24 @@ TEST_CASE("the API server away and back: 503 naming the driver, errors counted, 
   rig.stopCleanly();
 }
 
+TEST_CASE("a reload that leaves nothing to DRA while the API server is away: /readyz forgets it") {
+  DraRig rig;
+  rig.startWithDevices();
+  rig.registerDriver();
+  REQUIRE(rig.api->command("stop") == "OK");
+  REQUIRE_MESSAGE(
+      waitFor([&] { return contains(httpGet(rig.metrics, "/readyz").body, "dra_driver"); }, kWait),
+      rig.log());
+  rig.writeConfig(kDriver, "devicePlugin", "devicePlugin");
+  REQUIRE(kill(rig.plugin->pid(), SIGHUP) == 0);
+  REQUIRE(waitFor([&] { return contains(rig.log(), "reload: 2 resources"); }, kWait));
+  // No driver any more: nothing of it may keep the daemon unready.
+  CHECK_MESSAGE(
+      waitFor([&] { return !contains(httpGet(rig.metrics, "/readyz").body, "dra_driver"); }, kWait),
+      httpGet(rig.metrics, "/readyz").body);
+  rig.stopCleanly();
+}
+
 int main(int argc, char** argv) {
   if (*serverBinary() == '\0') {
     std::printf("SKIP: no kubeapi-server (Go was not found at configure time)\n");
