@@ -48,6 +48,11 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+bool exists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
 // One driver's pool as the API server holds it.
 struct Pool {
   size_t slices = 0;
@@ -88,26 +93,30 @@ struct DraRig {
   // foo and bar, each served as `fooServe` / `barServe` says, by driver `driver`.
   void writeConfig(const std::string& driver = kDriver, const std::string& fooServe = "dra",
                    const std::string& barServe = "dra") {
-    tmp.write("config.yaml", "cdiDir: " + tmp.file("cdi") +
-                                 "\n"
-                                 "dra:\n"
-                                 "  driverName: " +
-                                 driver + "\n  kubeconfig: " + api->file("kubeconfig-cert") +
-                                 "\n"
-                                 "  nodeName: node-1\n"
-                                 "  pluginsRegistryDir: " +
-                                 registry + "\n  pluginDir: " + pluginDir +
-                                 "\n"
-                                 "resources:\n"
-                                 "  - name: example.com/foo\n"
-                                 "    match: [{subsystem: block}]\n"
-                                 "    serve: " +
-                                 fooServe +
-                                 "\n"
-                                 "  - name: example.com/bar\n"
-                                 "    match: [{subsystem: tty}]\n"
-                                 "    serve: " +
-                                 barServe + "\n");
+    std::string text = R"(cdiDir: @TMP@/cdi
+dra:
+  driverName: @DRIVER@
+  kubeconfig: @API@/kubeconfig-cert
+  nodeName: node-1
+  pluginsRegistryDir: @TMP@/plugins_registry
+  pluginDir: @TMP@/plugins
+resources:
+  - name: example.com/foo
+    match: [{subsystem: block}]
+    serve: @FOO@
+  - name: example.com/bar
+    match: [{subsystem: tty}]
+    serve: @BAR@
+)";
+    for (const auto& [key, value] : {std::pair<std::string, std::string>{"@TMP@", tmp.path()},
+                                     {"@API@", apiDir},
+                                     {"@DRIVER@", driver},
+                                     {"@FOO@", fooServe},
+                                     {"@BAR@", barServe}}) {
+      for (size_t at; (at = text.find(key)) != std::string::npos;)
+        text.replace(at, key.size(), value);
+    }
+    tmp.write("config.yaml", text);
   }
 
   void start() {
@@ -179,11 +188,6 @@ struct DraRig {
     CHECK_FALSE(contains(text, "did not drain in time"));
   }
 };
-
-bool exists(const std::string& path) {
-  struct stat st;
-  return lstat(path.c_str(), &st) == 0;
-}
 
 }  // namespace
 
