@@ -177,7 +177,10 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 // A fieldSelector: every term must hold.
-type selector []struct {
+type selector []term
+
+// One term: field path (spec.nodeName → [spec nodeName]), =/== or !=, value.
+type term struct {
 	path   []string
 	value  string
 	negate bool
@@ -185,31 +188,27 @@ type selector []struct {
 
 func parseSelector(text string) selector {
 	var sel selector
-	for _, term := range strings.Split(text, ",") {
-		if term == "" {
+	for _, text := range strings.Split(text, ",") {
+		if text == "" {
 			continue
 		}
-		negate := strings.Contains(term, "!=")
-		key, value, _ := strings.Cut(strings.Replace(strings.Replace(term, "!=", "=", 1),
+		negate := strings.Contains(text, "!=")
+		key, value, _ := strings.Cut(strings.Replace(strings.Replace(text, "!=", "=", 1),
 			"==", "=", 1), "=")
-		sel = append(sel, struct {
-			path   []string
-			value  string
-			negate bool
-		}{strings.Split(key, "."), value, negate})
+		sel = append(sel, term{strings.Split(key, "."), value, negate})
 	}
 	return sel
 }
 
 func (sel selector) matches(obj map[string]any) bool {
-	for _, term := range sel {
+	for _, t := range sel {
 		var v any = obj
-		for _, key := range term.path {
+		for _, key := range t.path {
 			m, _ := v.(map[string]any)
 			v = m[key]
 		}
 		s, _ := v.(string)
-		if (s == term.value) == term.negate {
+		if (s == t.value) == t.negate {
 			return false
 		}
 	}
