@@ -405,9 +405,14 @@ void Daemon::reload() {
   }
   config_ = std::move(*next);
   if (newDriver) {
+    // The retired driver's trouble is not its successor's, which reports its own from its first
+    // turn on; with no successor (nothing left to serve through DRA) /readyz must forget it.
+    if (!driverProblem_.empty()) accounting_.componentUp(kDraDriverComponent);
+    driverProblem_.clear();
     if (auto r = startDriver(); !r) {
       logError("reload: " + r.error().message + "; no DRA driver until the config is fixed");
       accounting_.componentDown(kDraDriverComponent, r.error().message);
+      driverProblem_ = r.error().message;
     }
   }
   std::vector<std::unique_ptr<ResourceRuntime>> runtimes;

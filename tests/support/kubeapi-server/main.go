@@ -16,7 +16,10 @@
 // one level deeper an object. GET (list; ?watch=true streams newline-delimited events), POST
 // (create; 409 AlreadyExists), GET/PUT/DELETE an object (PUT checks metadata.resourceVersion:
 // 409 Conflict), with Status objects for errors as the API server writes them.
-// Extras: /slow?ms=N answers after N ms; /echo answers with what it was sent; /big?bytes=N.
+// A list or watch with ?fieldSelector=a.b=x,c!=y sees only the objects whose fields match, as
+// the API server filters ResourceSlices on spec.nodeName and spec.driver.
+// Extras: /slow?ms=N answers after N ms; /echo answers with what it was sent; /big?bytes=N;
+// /version answers as the API server does (Kubernetes 1.36).
 // A watch with &split=1 first sends one event in three flushes and one event of 100 000 bytes.
 //
 // Commands on stdin, each answered with one line on stdout:
@@ -26,6 +29,11 @@
 //	goaway        GOAWAY on every connection (in-flight requests finish), listen anew → OK
 //	close-watches end every watch (the response ends normally)       → OK
 //	requests      how many requests arrived                          → REQUESTS <n>
+//	hold PREFIX   requests whose path starts with PREFIX wait (unanswered) until release → OK
+//	release       the held requests go on; nothing is held any more  → OK
+//	held          how many requests are waiting now                  → HELD <n>
+//	list PATH     the collection's objects, by name, as a JSON array  → LIST <json>
+//	delete PATH   delete an object, as another client would          → OK, or ERROR not found
 package main
 
 import (
@@ -57,26 +65,19 @@ import (
 	"time"
 )
 
-var resources = map[string]bool{
-	"things": true, "configmaps": true, "resourceslices": true, "resourceclaims": true,
+// Plural name → the kind of its lists, as the API server names them.
+var resources = map[string]string{
+	"things": "ThingList", "configmaps": "ConfigMapList", "resourceslices": "ResourceSliceList",
+	"resourceclaims": "ResourceClaimList",
 }
 
-// The kind of a list of these, as the real API server names it (the DRA driver checks it).
-var listKinds = map[string]string{
-	"resourceslices": "ResourceSliceList", "resourceclaims": "ResourceClaimList",
-}
-
-// The kind and apiVersion of a list at path: /apis/<group>/<version>/.../<resource>.
-func listType(path string) (string, string) {
+// The apiVersion of a path's group: /apis/GROUP/VERSION/... or /api/v1/...
+func groupVersion(path string) string {
 	parts := strings.Split(strings.Trim(path, "/"), "/")
-	kind, ok := listKinds[parts[len(parts)-1]]
-	if !ok {
-		kind = "List"
-	}
 	if len(parts) >= 3 && parts[0] == "apis" {
-		return kind, parts[1] + "/" + parts[2]
+		return parts[1] + "/" + parts[2]
 	}
-	return kind, "v1"
+	return "v1"
 }
 
 type identity struct {
@@ -134,14 +135,14 @@ type store struct {
 	mu       sync.Mutex
 	rv       int64
 	objects  map[string]map[string]map[string]any // collection → name → object
-	watchers map[string]map[chan []byte]bool      // collection → event channels
+	watchers map[string]map[chan []byte]selector  // collection → event channels and filters
 	closeAll chan struct{}                        // closed by close-watches, then replaced
 }
 
 func newStore() *store {
 	return &store{
 		objects:  map[string]map[string]map[string]any{},
-		watchers: map[string]map[chan []byte]bool{},
+		watchers: map[string]map[chan []byte]selector{},
 		closeAll: make(chan struct{}),
 	}
 }
@@ -149,7 +150,10 @@ func newStore() *store {
 func (s *store) broadcast(collection, kind string, obj map[string]any) {
 	line, _ := json.Marshal(map[string]any{"type": kind, "object": obj})
 	line = append(line, '\n')
-	for ch := range s.watchers[collection] {
+	for ch, sel := range s.watchers[collection] {
+		if !sel.matches(obj) {
+			continue
+		}
 		select {
 		case ch <- line:
 		default: // a watcher that does not read loses events, as with the real one
@@ -172,12 +176,75 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
+// A fieldSelector: every term must hold.
+type selector []term
+
+// One term: field path (spec.nodeName → [spec nodeName]), =/== or !=, value.
+type term struct {
+	path   []string
+	value  string
+	negate bool
+}
+
+func parseSelector(text string) selector {
+	var sel selector
+	for _, text := range strings.Split(text, ",") {
+		if text == "" {
+			continue
+		}
+		negate := strings.Contains(text, "!=")
+		key, value, _ := strings.Cut(strings.Replace(strings.Replace(text, "!=", "=", 1),
+			"==", "=", 1), "=")
+		sel = append(sel, term{strings.Split(key, "."), value, negate})
+	}
+	return sel
+}
+
+func (sel selector) matches(obj map[string]any) bool {
+	for _, t := range sel {
+		var v any = obj
+		for _, key := range t.path {
+			m, _ := v.(map[string]any)
+			v = m[key]
+		}
+		s, _ := v.(string)
+		if (s == t.value) == t.negate {
+			return false
+		}
+	}
+	return true
+}
+
+// Requests held by the hold command: they wait for release (or their client to give up).
+type hold struct {
+	mu      sync.Mutex
+	prefix  string
+	release chan struct{}
+	waiting atomic.Int64
+}
+
+func (h *hold) wait(r *http.Request) {
+	h.mu.Lock()
+	prefix, release := h.prefix, h.release
+	h.mu.Unlock()
+	if prefix == "" || !strings.HasPrefix(r.URL.Path, prefix) {
+		return
+	}
+	h.waiting.Add(1)
+	defer h.waiting.Add(-1)
+	select {
+	case <-release:
+	case <-r.Context().Done():
+	}
+}
+
 type server struct {
 	dir      string
 	addr     string
 	tls      *tls.Config
 	store    *store
 	requests atomic.Int64
+	hold     hold
 
 	mu     sync.Mutex
 	srv    *http.Server
@@ -213,7 +280,11 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"the test's RBAC denies it", r.Method, r.URL.Path))
 		return
 	}
+	s.hold.wait(r)
 	switch r.URL.Path {
+	case "/version":
+		writeJSON(w, 200, map[string]any{"major": "1", "minor": "36", "gitVersion": "v1.36.0"})
+		return
 	case "/slow":
 		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
 		select {
@@ -241,16 +312,16 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	last := len(parts) - 1
 	switch {
-	case resources[parts[last]]:
-		s.collection(w, r, r.URL.Path)
-	case last > 0 && resources[parts[last-1]]:
+	case resources[parts[last]] != "":
+		s.collection(w, r, r.URL.Path, resources[parts[last]])
+	case last > 0 && resources[parts[last-1]] != "":
 		s.object(w, r, "/"+strings.Join(parts[:last], "/"), parts[last])
 	default:
 		status(w, http.StatusNotFound, "NotFound", "the server could not find the requested resource")
 	}
 }
 
-func (s *server) collection(w http.ResponseWriter, r *http.Request, path string) {
+func (s *server) collection(w http.ResponseWriter, r *http.Request, path, listKind string) {
 	st := s.store
 	switch r.Method {
 	case http.MethodGet:
@@ -258,18 +329,8 @@ func (s *server) collection(w http.ResponseWriter, r *http.Request, path string)
 			s.watch(w, r, path)
 			return
 		}
-		st.mu.Lock()
-		items := []map[string]any{}
-		for _, obj := range st.objects[path] {
-			items = append(items, obj)
-		}
-		rv := st.rv
-		st.mu.Unlock()
-		sort.Slice(items, func(i, j int) bool {
-			return name(items[i]) < name(items[j])
-		})
-		kind, apiVersion := listType(path)
-		writeJSON(w, 200, map[string]any{"kind": kind, "apiVersion": apiVersion,
+		items, rv := st.list(path, parseSelector(r.URL.Query().Get("fieldSelector")))
+		writeJSON(w, 200, map[string]any{"kind": listKind, "apiVersion": groupVersion(path),
 			"metadata": map[string]any{"resourceVersion": strconv.FormatInt(rv, 10)}, "items": items})
 	case http.MethodPost:
 		obj, ok := decode(w, r)
@@ -298,6 +359,36 @@ func (s *server) collection(w http.ResponseWriter, r *http.Request, path string)
 	default:
 		status(w, http.StatusMethodNotAllowed, "MethodNotAllowed", r.Method)
 	}
+}
+
+// The collection's objects that match, by name, and the store's resourceVersion.
+func (st *store) list(path string, sel selector) ([]map[string]any, int64) {
+	st.mu.Lock()
+	items := []map[string]any{}
+	for _, obj := range st.objects[path] {
+		if sel.matches(obj) {
+			items = append(items, obj)
+		}
+	}
+	rv := st.rv
+	st.mu.Unlock()
+	sort.Slice(items, func(i, j int) bool {
+		return name(items[i]) < name(items[j])
+	})
+	return items, rv
+}
+
+// Deletes an object and tells the watchers; false when there was none.
+func (st *store) remove(collection, n string) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	current, exists := st.objects[collection][n]
+	if !exists {
+		return false
+	}
+	delete(st.objects[collection], n)
+	st.broadcast(collection, "DELETED", current)
+	return true
 }
 
 func (s *server) object(w http.ResponseWriter, r *http.Request, collection, n string) {
@@ -346,9 +437,9 @@ func (s *server) watch(w http.ResponseWriter, r *http.Request, path string) {
 	ch := make(chan []byte, 100)
 	st.mu.Lock()
 	if st.watchers[path] == nil {
-		st.watchers[path] = map[chan []byte]bool{}
+		st.watchers[path] = map[chan []byte]selector{}
 	}
-	st.watchers[path][ch] = true
+	st.watchers[path][ch] = parseSelector(r.URL.Query().Get("fieldSelector"))
 	closeAll := st.closeAll
 	st.mu.Unlock()
 	defer func() {
@@ -508,7 +599,8 @@ func main() {
 
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
-		switch cmd := strings.TrimSpace(in.Text()); cmd {
+		cmd, arg, _ := strings.Cut(strings.TrimSpace(in.Text()), " ")
+		switch cmd {
 		case "stop":
 			s.current().Close()
 			fmt.Println("OK")
@@ -538,6 +630,32 @@ func main() {
 			s.denied = ""
 			s.mu.Unlock()
 			fmt.Println("OK")
+		case "hold":
+			s.hold.mu.Lock()
+			s.hold.prefix, s.hold.release = arg, make(chan struct{})
+			s.hold.mu.Unlock()
+			fmt.Println("OK")
+		case "release":
+			s.hold.mu.Lock()
+			if s.hold.release != nil {
+				close(s.hold.release)
+			}
+			s.hold.prefix, s.hold.release = "", nil
+			s.hold.mu.Unlock()
+			fmt.Println("OK")
+		case "held":
+			fmt.Printf("HELD %d\n", s.hold.waiting.Load())
+		case "list":
+			items, _ := s.store.list(arg, nil)
+			line, _ := json.Marshal(items)
+			fmt.Printf("LIST %s\n", line)
+		case "delete":
+			slash := strings.LastIndex(arg, "/")
+			if slash > 0 && s.store.remove(arg[:slash], arg[slash+1:]) {
+				fmt.Println("OK")
+			} else {
+				fmt.Println("ERROR not found")
+			}
 		default:
 			if method, ok := strings.CutPrefix(cmd, "deny "); ok {
 				s.mu.Lock()
