@@ -34,6 +34,8 @@
 //	held          how many requests are waiting now                  → HELD <n>
 //	list PATH     the collection's objects, by name, as a JSON array  → LIST <json>
 //	delete PATH   delete an object, as another client would          → OK, or ERROR not found
+//	deny METHOD   requests with METHOD under /apis/ get 403 Forbidden    → OK
+//	allow         nothing is denied any more                         → OK
 package main
 
 import (
@@ -656,14 +658,12 @@ func main() {
 			} else {
 				fmt.Println("ERROR not found")
 			}
+		case "deny":
+			s.mu.Lock()
+			s.denied = arg
+			s.mu.Unlock()
+			fmt.Println("OK")
 		default:
-			if method, ok := strings.CutPrefix(cmd, "deny "); ok {
-				s.mu.Lock()
-				s.denied = method
-				s.mu.Unlock()
-				fmt.Println("OK")
-				continue
-			}
 			fmt.Printf("ERROR unknown command %q\n", cmd)
 		}
 	}
