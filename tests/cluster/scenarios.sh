@@ -18,7 +18,11 @@ now_ms() { date +%s%3N; }
 plugin_audit() {
   case "$MODE" in
     host) cat "$DIR/logs/plugin-audit.log" 2>/dev/null ;;
-    daemonset) k -n kube-system logs daemonset/udev-device-plugin 2>/dev/null | sed -n 's/^.* audit: {/{/p' ;;
+    # The kubelet's files of the plugin containers' logs on this node (what `kubectl logs` serves)
+    # since this cluster came up: no API server in between, which a scenario may just have
+    # restarted.
+    daemonset) find /var/log/pods -path '/var/log/pods/kube-system_udev-device-plugin-*' \
+        -name '*.log' -newer "$DIR/env" -exec cat {} + 2>/dev/null | sed -n 's/^.* audit: {/{/p' ;;
   esac
 }
 
