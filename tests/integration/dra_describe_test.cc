@@ -27,11 +27,6 @@ using udp::testing::TempDir;
 
 namespace {
 
-const char* serverBinary() {
-  const char* path = getenv("KUBEAPI_SERVER");
-  return path != nullptr ? path : "";
-}
-
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -63,7 +58,7 @@ TEST_CASE("/describe of a running DRA driver: its pool as published, and a 403 b
   TempDir tmp;
   std::filesystem::create_directories(tmp.file("api"));
   std::filesystem::create_directories(tmp.file("device-plugins"));
-  KubeApiServer server(serverBinary(), tmp.file("api"));
+  KubeApiServer server(udp::testing::kubeApiServerBinary(), tmp.file("api"));
   std::string config = "dra:\n  driverName: udev.example.com\n  nodeName: node-1\n";
   config += "  kubeconfig: " + server.file("kubeconfig-token") + "\n";
   config += "  pluginsRegistryDir: " + tmp.file("registry") + "\n";
@@ -115,11 +110,5 @@ TEST_CASE("/describe of a running DRA driver: its pool as published, and a 403 b
 }
 
 int main(int argc, char** argv) {
-  if (*serverBinary() == '\0') {
-    std::printf("SKIP: no kubeapi-server (Go was not found at configure time)\n");
-    return 77;
-  }
-  signal(SIGPIPE, SIG_IGN);
-  doctest::Context context(argc, argv);
-  return context.run();
+  return udp::testing::runKubeApiServerTests(argc, argv);
 }

@@ -42,11 +42,6 @@ constexpr const char* kDriver = "udev.example.com";
 constexpr const char* kSlices = "/apis/resource.k8s.io/v1/resourceslices";
 constexpr const char* kClaims = "/apis/resource.k8s.io/v1/namespaces/";
 
-const char* serverBinary() {
-  const char* path = getenv("KUBEAPI_SERVER");
-  return path != nullptr ? path : "";
-}
-
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -87,7 +82,7 @@ struct DraRig {
 
   DraRig() {
     for (const std::string& d : {apiDir, kubeletDir, registry, pluginDir}) mkdir(d.c_str(), 0755);
-    api = std::make_unique<KubeApiServer>(serverBinary(), apiDir);
+    api = std::make_unique<KubeApiServer>(udp::testing::kubeApiServerBinary(), apiDir);
   }
   ~DraRig() {
     if (plugin && plugin->running()) plugin->terminate();
@@ -369,11 +364,5 @@ TEST_CASE("a reload that leaves nothing to DRA while the API server is away: /re
 }
 
 int main(int argc, char** argv) {
-  if (*serverBinary() == '\0') {
-    std::printf("SKIP: no kubeapi-server (Go was not found at configure time)\n");
-    return 77;
-  }
-  signal(SIGPIPE, SIG_IGN);
-  doctest::Context context(argc, argv);
-  return context.run();
+  return udp::testing::runKubeApiServerTests(argc, argv);
 }

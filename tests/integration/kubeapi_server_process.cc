@@ -1,5 +1,6 @@
 #include "kubeapi_server_process.h"
 
+#include <doctest/doctest.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -8,6 +9,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <vector>
 
@@ -91,6 +94,21 @@ int KubeApiServer::requests() {
   std::string answer = command("requests");
   if (answer.rfind("REQUESTS ", 0) != 0) throw std::runtime_error("kubeapi-server: " + answer);
   return std::stoi(answer.substr(9));
+}
+
+const char* kubeApiServerBinary() {
+  const char* path = getenv("KUBEAPI_SERVER");
+  return path != nullptr ? path : "";
+}
+
+int runKubeApiServerTests(int argc, char** argv) {
+  if (*kubeApiServerBinary() == '\0') {
+    std::printf("SKIP: no kubeapi-server (Go was not found at configure time)\n");
+    return 77;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  doctest::Context context(argc, argv);
+  return context.run();
 }
 
 }  // namespace udp::testing

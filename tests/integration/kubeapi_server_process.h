@@ -38,4 +38,11 @@ class KubeApiServer {
   int port_ = 0;
 };
 
+// The kubeapi-server binary meson found ($KUBEAPI_SERVER), or "" where Go was missing.
+const char* kubeApiServerBinary();
+
+// main() of a test that needs kubeapi-server: 77 (SKIP) without it, else doctest's run, with
+// SIGPIPE ignored (a server stopped mid-write must not kill the test).
+int runKubeApiServerTests(int argc, char** argv);
+
 }  // namespace udp::testing

@@ -35,11 +35,6 @@ using udp::testing::TempDir;
 
 namespace {
 
-const char* serverBinary() {
-  const char* path = getenv("KUBEAPI_SERVER");
-  return path != nullptr ? path : "";
-}
-
 reactor::Backend backendUnderTest() {
   const char* name = getenv("UDP_TEST_REACTOR");
   auto backend = reactor::parseBackend(name != nullptr ? name : "auto");
@@ -137,7 +132,7 @@ constexpr const char* kThings = "/apis/test.example.com/v1/namespaces/default/th
 
 TEST_CASE("client certificate over TLS: GET, POST, PUT, DELETE; 404 and 409 as statuses") {
   TempDir dir;
-  KubeApiServer server(serverBinary(), dir.path());
+  KubeApiServer server(udp::testing::kubeApiServerBinary(), dir.path());
   Rig rig;
   auto started = std::chrono::steady_clock::now();
   rig.connect(server.file("kubeconfig-cert"));
@@ -191,7 +186,7 @@ TEST_CASE("client certificate over TLS: GET, POST, PUT, DELETE; 404 and 409 as s
 
 TEST_CASE("handshake + first request latency, fresh clients") {
   TempDir dir;
-  KubeApiServer server(serverBinary(), dir.path());
+  KubeApiServer server(udp::testing::kubeApiServerBinary(), dir.path());
   auto config = loadKubeconfig(server.file("kubeconfig-cert"));
   REQUIRE(config.ok());
   std::vector<double> firsts, warms;
@@ -214,7 +209,7 @@ TEST_CASE("handshake + first request latency, fresh clients") {
 
 TEST_CASE("bearer token from a tokenFile; after it rotates, a 401 reads it again") {
   TempDir dir;
-  KubeApiServer server(serverBinary(), dir.path());
+  KubeApiServer server(udp::testing::kubeApiServerBinary(), dir.path());
   Rig rig;
   rig.connect(server.file("kubeconfig-token"));
   Response echo = rig.call("GET", "/echo");
@@ -245,7 +240,7 @@ TEST_CASE("bearer token from a tokenFile; after it rotates, a 401 reads it again
 
 TEST_CASE("a server certificate from another CA: a clear error, and no request sent") {
   TempDir dir;
-  KubeApiServer server(serverBinary(), dir.path());
+  KubeApiServer server(udp::testing::kubeApiServerBinary(), dir.path());
   auto config = loadKubeconfig(server.file("kubeconfig-cert"));
   REQUIRE(config.ok());
   config->caPem = readFile(server.file("other-ca.crt"));
@@ -269,7 +264,7 @@ TEST_CASE("a server certificate from another CA: a clear error, and no request s
 
 TEST_CASE("a watch hands out whole lines however the DATA frames split them") {
   TempDir dir;
-  KubeApiServer server(serverBinary(), dir.path());
+  KubeApiServer server(udp::testing::kubeApiServerBinary(), dir.path());
   Rig rig;
   rig.connect(server.file("kubeconfig-cert"));
   std::vector<std::string> lines;
@@ -304,7 +299,7 @@ TEST_CASE("a watch hands out whole lines however the DATA frames split them") {
 
 TEST_CASE("a watch cancelled from its own callback, and a request cancelled in flight") {
   TempDir dir;
-  KubeApiServer server(serverBinary(), dir.path());
+  KubeApiServer server(udp::testing::kubeApiServerBinary(), dir.path());
   Rig rig;
   rig.connect(server.file("kubeconfig-cert"));
   int lines = 0;
@@ -331,7 +326,7 @@ TEST_CASE("a watch cancelled from its own callback, and a request cancelled in f
 
 TEST_CASE("the server goes away and comes back: requests wait for it; or time out clearly") {
   TempDir dir;
-  KubeApiServer server(serverBinary(), dir.path());
+  KubeApiServer server(udp::testing::kubeApiServerBinary(), dir.path());
   Rig rig;
   rig.connect(server.file("kubeconfig-cert"), {.reconnect = {20ms, 200ms}});
   REQUIRE(rig.call("GET", "/echo").status == 200);
@@ -376,7 +371,7 @@ TEST_CASE("the server goes away and comes back: requests wait for it; or time ou
 
 TEST_CASE("a request in flight when the connection drops: GET is sent again, POST fails") {
   TempDir dir;
-  KubeApiServer server(serverBinary(), dir.path());
+  KubeApiServer server(udp::testing::kubeApiServerBinary(), dir.path());
   Rig rig;
   rig.connect(server.file("kubeconfig-cert"), {.reconnect = {20ms, 200ms}});
   REQUIRE(rig.call("GET", "/echo").status == 200);
@@ -398,7 +393,7 @@ TEST_CASE("a request in flight when the connection drops: GET is sent again, POS
 
 TEST_CASE("GOAWAY: the stream in flight finishes there, new ones go to a new connection") {
   TempDir dir;
-  KubeApiServer server(serverBinary(), dir.path());
+  KubeApiServer server(udp::testing::kubeApiServerBinary(), dir.path());
   Rig rig;
   rig.connect(server.file("kubeconfig-cert"), {.reconnect = {20ms, 200ms}});
   REQUIRE(rig.call("GET", "/echo").status == 200);
@@ -419,7 +414,7 @@ TEST_CASE("GOAWAY: the stream in flight finishes there, new ones go to a new con
 
 TEST_CASE("many concurrent requests share one connection") {
   TempDir dir;
-  KubeApiServer server(serverBinary(), dir.path());
+  KubeApiServer server(udp::testing::kubeApiServerBinary(), dir.path());
   Rig rig;
   rig.connect(server.file("kubeconfig-cert"));
   constexpr int kCount = 600;  // more than Go's 250 concurrent streams: nghttp2 queues the rest
@@ -441,7 +436,7 @@ TEST_CASE("many concurrent requests share one connection") {
 
 TEST_CASE("destroying the client with requests in flight, after the reactor drained") {
   TempDir dir;
-  KubeApiServer server(serverBinary(), dir.path());
+  KubeApiServer server(udp::testing::kubeApiServerBinary(), dir.path());
   Rig rig;
   rig.connect(server.file("kubeconfig-cert"));
   REQUIRE(rig.call("GET", "/echo").status == 200);
@@ -462,7 +457,7 @@ TEST_CASE("destroying the client with requests in flight, after the reactor drai
 
 TEST_CASE("stop() ends everything with status 0, and later requests too, from the next turn") {
   TempDir dir;
-  KubeApiServer server(serverBinary(), dir.path());
+  KubeApiServer server(udp::testing::kubeApiServerBinary(), dir.path());
   Rig rig;
   rig.connect(server.file("kubeconfig-cert"));
   REQUIRE(rig.call("GET", "/echo").status == 200);
@@ -484,7 +479,7 @@ TEST_CASE("stop() ends everything with status 0, and later requests too, from th
 
 TEST_CASE("names: localhost through the resolver thread; an IPv6 literal") {
   TempDir dir;
-  KubeApiServer server(serverBinary(), dir.path());
+  KubeApiServer server(udp::testing::kubeApiServerBinary(), dir.path());
   {
     Rig rig;
     rig.connect(server.file("kubeconfig-localhost"));
@@ -517,7 +512,7 @@ TEST_CASE("names: localhost through the resolver thread; an IPv6 literal") {
     return;
   }
   TempDir dir6;
-  KubeApiServer server6(serverBinary(), dir6.path(), "[::1]:0");
+  KubeApiServer server6(udp::testing::kubeApiServerBinary(), dir6.path(), "[::1]:0");
   Rig rig;
   rig.connect(server6.file("kubeconfig-token"));
   CHECK(rig.client->config().host == "::1");
@@ -527,11 +522,5 @@ TEST_CASE("names: localhost through the resolver thread; an IPv6 literal") {
 }
 
 int main(int argc, char** argv) {
-  if (*serverBinary() == '\0') {
-    std::printf("SKIP: no kubeapi-server (Go was not found at configure time)\n");
-    return 77;
-  }
-  signal(SIGPIPE, SIG_IGN);
-  doctest::Context context(argc, argv);
-  return context.run();
+  return udp::testing::runKubeApiServerTests(argc, argv);
 }
