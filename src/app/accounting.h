@@ -66,6 +66,7 @@ class Accounting final : public plugin::ServiceObserver {
   void resourceState(std::string_view resource, size_t healthy, size_t unhealthy, size_t streams,
                      bool registered);
   void forgetResource(std::string_view resource) { metrics_.forgetResource(resource); }
+  void forgetDraDriver() { metrics_.forgetDraDriver(); }
   void connectionsClosed(std::string_view resource, uint64_t overLimit, uint64_t noRequest) {
     if (overLimit > 0) metrics_.connectionsClosed(resource, "over_limit", overLimit);
     if (noRequest > 0) metrics_.connectionsClosed(resource, "no_request", noRequest);

@@ -414,6 +414,7 @@ void Daemon::reload() {
       accounting_.componentDown(kDraDriverComponent, r.error().message);
       driverProblem_ = r.error().message;
     }
+    if (!driver_) accounting_.forgetDraDriver();
   }
   std::vector<std::unique_ptr<ResourceRuntime>> runtimes;
   std::vector<size_t> made;

@@ -212,12 +212,17 @@ void Metrics::draClaim(std::string_view operation, std::string_view result, doub
 void Metrics::setDraState(size_t devices, size_t slices, int64_t generation, bool apiConnected,
                           uint64_t apiErrors, uint64_t sliceWriteFailures) {
   dra_.enabled = true;
+  dra_.driverRunning = true;
   dra_.devices = devices;
   dra_.slices = slices;
   dra_.generation = generation;
   dra_.apiConnected = apiConnected;
   dra_.apiErrors = apiErrors;
   dra_.sliceWriteFailures = sliceWriteFailures;
+}
+
+void Metrics::forgetDraDriver() {
+  dra_.driverRunning = false;
 }
 
 void Metrics::preStart(std::string_view resource, std::string_view result) {
@@ -377,18 +382,20 @@ std::string Metrics::renderPrometheus() const {
       for (const auto& [operation, h] : dra_.claimSeconds)
         w.histogram(name, "operation", operation, h);
     }
-    name = named("dra_devices");
-    w.family(name, "gauge", "Devices in this node's DRA pool.");
-    w.sample(name, {}, uint64_t{dra_.devices});
-    name = named("dra_slices");
-    w.family(name, "gauge", "ResourceSlices of this node's pool at the API server.");
-    w.sample(name, {}, uint64_t{dra_.slices});
-    name = named("dra_pool_generation");
-    w.family(name, "gauge", "The pool generation last acknowledged by the API server.");
-    w.sample(name, {}, formatValue(static_cast<double>(dra_.generation)));
-    name = named("dra_api_connected");
-    w.family(name, "gauge", "1 while the connection to the API server is up.");
-    w.sample(name, {}, uint64_t{dra_.apiConnected ? 1u : 0u});
+    if (dra_.driverRunning) {
+      name = named("dra_devices");
+      w.family(name, "gauge", "Devices in this node's DRA pool.");
+      w.sample(name, {}, uint64_t{dra_.devices});
+      name = named("dra_slices");
+      w.family(name, "gauge", "ResourceSlices of this node's pool at the API server.");
+      w.sample(name, {}, uint64_t{dra_.slices});
+      name = named("dra_pool_generation");
+      w.family(name, "gauge", "The pool generation last acknowledged by the API server.");
+      w.sample(name, {}, formatValue(static_cast<double>(dra_.generation)));
+      name = named("dra_api_connected");
+      w.family(name, "gauge", "1 while the connection to the API server is up.");
+      w.sample(name, {}, uint64_t{dra_.apiConnected ? 1u : 0u});
+    }
     name = named("dra_api_errors_total");
     w.family(name, "counter",
              "API client failures: connections that failed or were lost, requests without answer.");

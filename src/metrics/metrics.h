@@ -56,6 +56,9 @@ class Metrics {
   void draClaim(std::string_view operation, std::string_view result, double seconds);
   void setDraState(size_t devices, size_t slices, int64_t generation, bool apiConnected,
                    uint64_t apiErrors, uint64_t sliceWriteFailures);
+  // A reload left nothing to serve through DRA: the driver's gauges go, as forgetResource's do;
+  // its counters stay. The next setDraState brings the gauges back.
+  void forgetDraDriver();
   // A resource gone from the config: its gauges go (they would report a stale state); its
   // counters stay, since counters only ever grow for rate().
   void forgetResource(std::string_view resource);
@@ -102,6 +105,7 @@ class Metrics {
   ByName<uint64_t> componentFailures_;
   struct DraState {
     bool enabled = false;
+    bool driverRunning = false;  // the gauges describe a driver that still runs
     uint64_t sliceRounds = 0;
     Histogram slicePublish;
     Results claims;                  // operation → result → count

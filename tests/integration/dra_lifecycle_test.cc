@@ -360,6 +360,10 @@ TEST_CASE("a reload that leaves nothing to DRA while the API server is away: /re
   CHECK_MESSAGE(
       waitFor([&] { return !contains(httpGet(rig.metrics, "/readyz").body, "dra_driver"); }, kWait),
       httpGet(rig.metrics, "/readyz").body);
+  // Nor report a connection that no longer exists: the driver's gauges go, its counters stay.
+  std::string page = rig.metricsPage();
+  CHECK_MESSAGE(!contains(page, "udev_device_plugin_dra_api_connected"), page);
+  CHECK_MESSAGE(contains(page, "udev_device_plugin_dra_api_errors_total"), page);
   rig.stopCleanly();
 }
 

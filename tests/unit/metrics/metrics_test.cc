@@ -173,6 +173,23 @@ TEST_CASE("forgetResource drops gauges and keeps counters") {
         std::string::npos);
 }
 
+TEST_CASE("forgetDraDriver drops the driver's gauges, keeps its counters, until it runs again") {
+  Metrics m("v", "c");
+  m.setDraState(3, 1, 7, true, 2, 0);
+  m.draSlicesPublished(0.01);
+  m.forgetDraDriver();
+  std::string text = m.renderPrometheus();
+  CHECK(text.find("udev_device_plugin_dra_api_connected") == std::string::npos);
+  CHECK(text.find("udev_device_plugin_dra_devices") == std::string::npos);
+  CHECK(text.find("udev_device_plugin_dra_pool_generation") == std::string::npos);
+  CHECK(text.find("udev_device_plugin_dra_slice_rounds_total 1\n") != std::string::npos);
+  CHECK(text.find("udev_device_plugin_dra_api_errors_total 2\n") != std::string::npos);
+  m.setDraState(4, 1, 8, false, 2, 0);
+  text = m.renderPrometheus();
+  CHECK(text.find("udev_device_plugin_dra_api_connected 0\n") != std::string::npos);
+  CHECK(text.find("udev_device_plugin_dra_devices 4\n") != std::string::npos);
+}
+
 TEST_CASE("the endpoint handler") {
   Metrics m("v", "c");
   bool ready = false;
