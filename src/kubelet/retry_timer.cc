@@ -1,13 +1,12 @@
 #include "kubelet/retry_timer.h"
 
-#include <algorithm>
 #include <cerrno>
 
 namespace udp::kubelet {
 
 RetryTimer::RetryTimer(reactor::Reactor& reactor, reactor::Op& op, std::chrono::milliseconds first,
                        std::chrono::milliseconds max)
-    : reactor_(reactor), op_(op), first_(first), max_(max), next_(first) {}
+    : reactor_(reactor), op_(op), backoff_({first, max}) {}
 
 void RetryTimer::schedule() {
   wanted_ = true;
@@ -32,8 +31,7 @@ bool RetryTimer::fired(int res) {
 }
 
 void RetryTimer::arm() {
-  reactor_.timeout(op_, next_);
-  next_ = std::min(next_ * 2, max_);
+  reactor_.timeout(op_, backoff_.next());
 }
 
 }  // namespace udp::kubelet

@@ -10,6 +10,7 @@
 #include <chrono>
 
 #include "reactor/reactor.h"
+#include "util/backoff.h"
 
 namespace udp::kubelet {
 
@@ -30,18 +31,18 @@ class RetryTimer {
   bool fired(int res);
 
   // The delay of the next timer armed (for the log).
-  std::chrono::milliseconds nextDelay() const { return next_; }
+  std::chrono::milliseconds nextDelay() const { return backoff_.peek(); }
   // It worked: the next failure waits the first delay again.
-  void reset() { next_ = first_; }
+  void reset() { backoff_.reset(); }
   // The next timer waits `delay`, doubling from there.
-  void startFrom(std::chrono::milliseconds delay) { next_ = delay; }
+  void startFrom(std::chrono::milliseconds delay) { backoff_.restartFrom(delay); }
 
  private:
   void arm();
 
   reactor::Reactor& reactor_;
   reactor::Op& op_;
-  std::chrono::milliseconds first_, max_, next_;
+  Backoff backoff_;
   bool wanted_ = false;
 };
 

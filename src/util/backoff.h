@@ -23,8 +23,12 @@ class Backoff {
     next_ = std::min(next_ * 2, timing_.max);
     return delay;
   }
+  // The delay next() returns next, without taking it.
+  std::chrono::milliseconds peek() const { return next_; }
   // It worked: the next failure starts from the first delay again.
   void reset() { next_ = timing_.first; }
+  // The next delay is `delay`, doubling from there.
+  void restartFrom(std::chrono::milliseconds delay) { next_ = delay; }
 
  private:
   BackoffTiming timing_;

@@ -23,3 +23,14 @@ TEST_CASE("backoff doubles from the first delay up to the cap, and starts over o
   CHECK(small.next() == 12ms);
   CHECK(small.next() == 12ms);
 }
+
+TEST_CASE("peek tells the next delay without taking it; restartFrom doubles from a given delay") {
+  udp::Backoff backoff({10ms, 100ms});
+  CHECK(backoff.peek() == 10ms);
+  CHECK(backoff.peek() == 10ms);
+  CHECK(backoff.next() == 10ms);
+  CHECK(backoff.peek() == 20ms);
+  backoff.restartFrom(60ms);
+  CHECK(backoff.next() == 60ms);
+  CHECK(backoff.next() == 100ms);  // the cap still holds
+}
