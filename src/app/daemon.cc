@@ -29,15 +29,11 @@ const std::string& watchedDir(const config::Config& config) {
                                                                          : config.kubeletDir;
 }
 
-bool servedByDevicePlugin(const config::Resource& resource) {
-  return resource.serve != config::Serve::kDra;
-}
-
 // The resources that get a device-plugin runtime (serve: devicePlugin or both).
 std::vector<config::Resource> devicePluginResources(const config::Config& config) {
   std::vector<config::Resource> out;
   for (const config::Resource& resource : config.resources) {
-    if (servedByDevicePlugin(resource)) out.push_back(resource);
+    if (config::servedByDevicePlugin(resource)) out.push_back(resource);
   }
   return out;
 }
@@ -47,9 +43,7 @@ std::vector<config::Resource> draResources(const config::Config& config) {
   std::vector<config::Resource> out;
   if (!config.dra) return out;
   for (const config::Resource& resource : config.resources) {
-    if (!servedByDevicePlugin(resource) || resource.serve == config::Serve::kBoth) {
-      out.push_back(resource);
-    }
+    if (config::servedThroughDra(resource)) out.push_back(resource);
   }
   return out;
 }

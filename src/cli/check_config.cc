@@ -9,6 +9,7 @@
 #include "config/container_path.h"
 #include "config/dra_names.h"
 #include "config/rule_overlap.h"
+#include "draplugin/dra_plugin_server.h"
 #include "plugin/device_source.h"
 #include "udev/device_tracker.h"
 #include "udev/matcher.h"
@@ -119,8 +120,9 @@ std::string explainServing(const config::Config& config) {
            (dra->nodeName.empty() ? "$NODE_NAME, else the host name" : dra->nodeName) +
            ", API server " +
            (dra->kubeconfig.empty() ? "in-cluster" : "from kubeconfig " + dra->kubeconfig) + "\n";
-    out += "    kubelet plugin: " + dra->pluginsRegistryDir + "/" + dra->driverName +
-           "-reg.sock, " + dra->pluginDir + "/" + dra->driverName + "/dra.sock\n";
+    draplugin::DraPluginSettings kubelet = draplugin::draPluginSettings(*dra, config.cdiDir, {});
+    out += "    kubelet plugin: " + draplugin::draRegistrationSocketPath(kubelet) + ", " +
+           draplugin::draEndpointPath(kubelet) + "\n";
   }
   for (const config::Resource& resource : config.resources) {
     out += "  " + resource.name + ": ";
@@ -136,7 +138,7 @@ std::string explainServing(const config::Config& config) {
         out += "device plugin and " + viaDra;
         break;
     }
-    if (resource.serve != config::Serve::kDevicePlugin || resource.cdi) {
+    if (config::servedThroughDra(resource) || resource.cdi) {
       out += deviceFileText(resource.deviceFile);
     }
     out += "\n";

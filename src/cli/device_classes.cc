@@ -145,7 +145,7 @@ std::string deviceClassesYaml(const config::Config& config) {
   YamlWriter yaml;
   bool any = false;
   for (const config::Resource& resource : config.resources) {
-    if (resource.serve == config::Serve::kDevicePlugin) continue;
+    if (!config::servedThroughDra(resource)) continue;
     any = true;
     yaml.documentStart();
     yaml.mappingStart();

@@ -93,6 +93,15 @@ struct Resource {
   bool operator==(const Resource&) const = default;
 };
 
+// serve: dra or both: the DRA driver publishes the resource's devices.
+inline bool servedThroughDra(const Resource& resource) {
+  return resource.serve != Serve::kDevicePlugin;
+}
+// serve: devicePlugin or both: the resource registers with the kubelet as a device plugin.
+inline bool servedByDevicePlugin(const Resource& resource) {
+  return resource.serve != Serve::kDra;
+}
+
 enum class UdevSource { kAuto, kUdev, kKernel };
 
 // The DRA driver (DESIGN.md §3b, docs/dra.md); present when the config has a `dra:` block.

@@ -121,7 +121,7 @@ std::optional<DeviceFile> readDeviceFile(NodeReader& reader, const YamlNode& nod
 
 void DraResourceChecks::resource(NodeReader& reader, const Resource& resource,
                                  const DraKeyPositions& at) {
-  bool viaDra = resource.serve != Serve::kDevicePlugin;
+  bool viaDra = servedThroughDra(resource);
   if (at.deviceFileKey.line > 0 && !viaDra && !resource.cdi) {
     reader.error(at.deviceFileKey,
                  "'deviceFile' has no effect here: the device plugin hands out device nodes as "

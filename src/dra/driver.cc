@@ -15,10 +15,6 @@
 namespace udp::dra {
 namespace {
 
-bool servesDra(const config::Resource& resource) {
-  return resource.serve == config::Serve::kDra || resource.serve == config::Serve::kBoth;
-}
-
 std::string describeFailure(const kubeapi::Response& response) {
   return describeAnswer(response.status, response.body, response.error);
 }
@@ -72,7 +68,7 @@ Result<std::unique_ptr<Driver>> Driver::create(reactor::Reactor& reactor, Driver
   if (!api) return makeError(api.error().code, "API client: " + api.error().message);
   std::vector<config::Resource> served;
   for (const config::Resource& resource : resources) {
-    if (servesDra(resource)) served.push_back(resource);
+    if (config::servedThroughDra(resource)) served.push_back(resource);
   }
   return std::unique_ptr<Driver>(new Driver(reactor, std::move(settings), std::move(served),
                                             observer, std::move(*api), parent));

@@ -9,10 +9,6 @@
 namespace udp::governance {
 namespace {
 
-bool viaDra(const config::Resource& resource) {
-  return resource.serve != config::Serve::kDevicePlugin;
-}
-
 std::string_view serveName(config::Serve serve) {
   switch (serve) {
     case config::Serve::kDevicePlugin:
@@ -51,7 +47,7 @@ void kubeconfig(JsonWriter& json, const DraView& view) {
 void resources(JsonWriter& json, const config::Config& config) {
   json.key("resources").beginArray();
   for (const config::Resource& resource : config.resources) {
-    if (!viaDra(resource)) continue;
+    if (!config::servedThroughDra(resource)) continue;
     json.beginObject();
     json.key("name").value(resource.name);
     json.key("serve").value(serveName(resource.serve));
@@ -146,7 +142,7 @@ void stringOrNull(JsonWriter& json, std::string_view key, std::string_view value
 bool servesDra(const config::Config& config) {
   if (!config.dra) return false;
   for (const config::Resource& resource : config.resources) {
-    if (viaDra(resource)) return true;
+    if (config::servedThroughDra(resource)) return true;
   }
   return false;
 }

@@ -44,7 +44,7 @@ std::optional<DraView> offlineDraView(const config::Config& config,
   pool.nodeName = nodeName;
   pool.generation = 1;
   for (const config::Resource& resource : config.resources) {
-    if (resource.serve == config::Serve::kDevicePlugin) continue;
+    if (!config::servedThroughDra(resource)) continue;
     for (const ResourceView& scanned : resources) {
       if (scanned.name != resource.name) continue;
       for (const plugin::Device& device : scanned.devices) {
