@@ -33,10 +33,7 @@ void Driver::PublisherApi::request(std::string_view method, std::string path, st
   kubeapi::CallHandle handle =
       api_.request(verb, path, std::move(body),
                    [this, id, verb, path, done = std::move(done)](kubeapi::Response response) {
-                     open_.erase(id);
-                     driver_.noteAnswer(verb, path, response);
-                     done(SliceApi::Response{response.status, std::move(response.body),
-                                             std::move(response.error)});
+                     answered(id, verb, path, std::move(response), done);
                    });
   open_.emplace(id, handle);
 }
@@ -47,12 +44,16 @@ void Driver::PublisherApi::watch(std::string path, std::function<void(std::strin
   kubeapi::CallHandle handle =
       api_.watch(path, std::move(onLine),
                  [this, id, path, onEnd = std::move(onEnd)](kubeapi::Response response) {
-                   open_.erase(id);
-                   driver_.noteAnswer("GET", path, response);
-                   onEnd(SliceApi::Response{response.status, std::move(response.body),
-                                            std::move(response.error)});
+                   answered(id, "GET", path, std::move(response), onEnd);
                  });
   open_.emplace(id, handle);
+}
+
+void Driver::PublisherApi::answered(uint64_t id, std::string_view method, std::string_view path,
+                                    kubeapi::Response response, const Done& done) {
+  open_.erase(id);
+  driver_.noteAnswer(method, path, response);
+  done(SliceApi::Response{response.status, std::move(response.body), std::move(response.error)});
 }
 
 void Driver::PublisherApi::cancelAll() {

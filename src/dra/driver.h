@@ -115,6 +115,10 @@ class Driver final : private draplugin::ClaimSource,
     void cancelAll() override;
 
    private:
+    // A request's or a watch's end: the driver notes the answer, the publisher gets it.
+    void answered(uint64_t id, std::string_view method, std::string_view path,
+                  kubeapi::Response response, const Done& done);
+
     Driver& driver_;
     kubeapi::ApiClient& api_;
     std::map<uint64_t, kubeapi::CallHandle> open_;
